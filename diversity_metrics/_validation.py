@@ -1,0 +1,66 @@
+"""Input checks shared by every public function: one place, one wording for each error."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def as_partition(partition: Any, name: str = "partition") -> np.ndarray:
+    """Return ``partition`` (one class id per generation) as a 1-D int64 array, or raise ValueError."""
+    if isinstance(partition, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of integer class ids, got a string")
+    arr = np.asarray(partition)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional (one class id per generation), got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty: a group needs at least one generation")
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            raise ValueError(f"{name} must hold integer class ids, got {arr.tolist()!r}")
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer class ids, got dtype {arr.dtype}")
+    if np.any(arr < 0):
+        raise ValueError(f"{name} holds negative class ids: {arr.tolist()!r}")
+    return arr.astype(np.int64, copy=False)
+
+
+def as_float_array(values: Any, name: str, *, allow_nan: bool = False) -> np.ndarray:
+    """Return ``values`` as a 1-D float64 array; NaN or infinite entries raise ValueError unless allowed."""
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of numbers, got a string")
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a sequence of numbers: {exc}") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if not allow_nan and not np.all(np.isfinite(arr)):
+        bad = np.flatnonzero(~np.isfinite(arr)).tolist()
+        raise ValueError(f"{name} holds NaN or infinite values at positions {bad}")
+    return arr
+
+
+def check_same_length(a: Sequence[Any] | np.ndarray, b: Sequence[Any] | np.ndarray, name_a: str, name_b: str) -> None:
+    """Raise ValueError naming both arguments when their lengths differ."""
+    if len(a) != len(b):
+        raise ValueError(f"{name_a} and {name_b} have mismatched lengths: {len(a)} != {len(b)}")
+
+
+def as_texts(texts: Any, name: str = "texts", *, allow_empty: bool = False) -> list[str]:
+    """Return ``texts`` as a list of str; a bare string, non-string items or (unless allowed) no texts raise."""
+    if isinstance(texts, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of strings, got a single {type(texts).__name__}")
+    try:
+        items = list(texts)
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence of strings, got {type(texts).__name__}") from None
+    for i, t in enumerate(items):
+        if not isinstance(t, str):
+            raise TypeError(f"{name}[{i}] is {type(t).__name__}, expected str")
+    if not items and not allow_empty:
+        raise ValueError(f"{name} is empty: a group needs at least one text")
+    return items

@@ -1,0 +1,1 @@
+"""Metrics: sampling estimators, partition metrics, the DARLING reward, lexical and embedding diversity."""
