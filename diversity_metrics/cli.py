@@ -91,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
             module = importlib.import_module(name)
         except ImportError:
             continue  # an optional integration whose dependencies are not installed
-        module.register_cli(sub)
+        register = getattr(module, "register_cli", None)
+        if register is not None:
+            register(sub)
     return parser
 
 

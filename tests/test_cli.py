@@ -1,0 +1,100 @@
+"""The `diversity-metrics` command: scoring, resuming, summaries and errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from diversity_metrics.cli import main
+from diversity_metrics.io import example_path
+
+from .conftest import NOVELTYBENCH_DIR
+
+
+def _read(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("system", ["humans", "gpt-4o"])
+def test_file_partitions_reproduce_official_means(shared_dir, tmp_path, capsys, system):
+    src = NOVELTYBENCH_DIR / "generations" / f"{system}.jsonl"
+    out = tmp_path / "out.jsonl"
+    assert main(["score", str(src), "--use-file-partitions", "-o", str(out), "--quiet"]) == 0
+    official = [json.loads(line) for line in src.read_text().splitlines()]
+    records = _read(out)
+    assert [r["id"] for r in records] == [o["id"] for o in official]
+    for rec, off in zip(records, official):
+        assert rec["distinct_k"] == max(off["partition"]) + 1
+        assert rec["utility_k"] == pytest.approx(off["utility"], abs=1e-9)
+    printed = capsys.readouterr().out
+    mean_classes = np.mean([max(o["partition"]) + 1 for o in official])
+    assert f"distinct_k         {mean_classes:.4f}" in printed
+
+
+def test_resume_skips_finished_prompts_and_gives_the_same_result(tmp_path):
+    out = tmp_path / "ex.jsonl"
+    args = ["score", "--example", "-o", str(out), "--judge", "unigram", "--quiet"]
+    assert main(args) == 0
+    full = out.read_text().splitlines()
+    assert len(full) == 12
+    # simulate an interruption after 5 prompts, the 6th cut mid-line
+    out.write_text("\n".join(full[:5]) + "\n" + full[5][:20])
+    assert main(args) == 0
+    again = out.read_text().splitlines()
+    assert sorted(again) == sorted(full)
+    assert again[:5] == full[:5]
+
+
+def test_resume_with_other_settings_is_refused(tmp_path, capsys):
+    out = tmp_path / "ex.jsonl"
+    assert main(["score", "--example", "-o", str(out), "--judge", "unigram", "--quiet"]) == 0
+    assert main(["score", "--example", "-o", str(out), "--judge", "exact", "--quiet"]) == 2
+    assert "holds results made with other settings" in capsys.readouterr().err
+    assert main(["score", "--example", "-o", str(out), "--judge", "exact", "--quiet", "--no-resume"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["score", "missing.jsonl"], "input file not found"),
+        (["score", "--example", "--judge", "no-such-judge"], "no-such-judge"),
+        (["score", "--example", "--use-file-partitions"], "have no 'partition'"),
+        (["score", "--example", "--k", "7", "--judge", "exact"], "fewer than k = 7"),
+        (["score", "--example", "--chunk-size", "0", "--judge", "exact"], "chunk_size must be >= 1"),
+    ],
+)
+def test_errors_exit_2_with_a_message(tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv + ["--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("diversity-metrics score: error:") and message in err
+
+
+def test_k_limits_distinct_to_the_first_generations(tmp_path):
+    out = tmp_path / "k.jsonl"
+    assert main(["score", "--example", "-o", str(out), "--judge", "exact", "--k", "2", "--quiet"]) == 0
+    recs = _read(out)
+    assert all(r["distinct_k"] == len(set(r["partition"][:2])) for r in recs)
+    assert recs[0]["partition"][:2] == [0, 0]  # "Blue" and "blue": short-response rule
+
+
+def test_console_script_runs_the_shipped_example_with_the_default_judge(tmp_path):
+    """The README's main job: the shipped example, default (learned) judge, offline."""
+    out = tmp_path / "example.scores.jsonl"
+    proc = subprocess.run(
+        [sys.executable, "-m", "diversity_metrics.cli", "score", "--example", "-o", str(out), "--quiet"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "12 prompts from" in proc.stdout and "judge: default" in proc.stdout
+    assert "distinct_k" in proc.stdout and "[" in proc.stdout
+    recs = _read(out)
+    assert len(recs) == 12 and all(1 <= r["distinct_k"] <= 6 for r in recs)
+    by_id = {r["id"]: r for r in recs}
+    # verbatim repeats must share a class whatever the judge: ex-03 responses 0 and 4 are identical
+    assert by_id["ex-03"]["partition"][0] == by_id["ex-03"]["partition"][4]
+    assert example_path().is_file()
