@@ -28,7 +28,9 @@ _EXPORTS: dict[str, str] = {
     "distinct_k": "diversity_metrics.metrics.partition_metrics",
     "utility_k": "diversity_metrics.metrics.partition_metrics",
     "semantic_entropy": "diversity_metrics.metrics.partition_metrics",
-    "noveltybench_quality_score": "diversity_metrics.metrics.partition_metrics",
+    # quality scoring for utility_k
+    "noveltybench_quality_score": "diversity_metrics.quality",
+    "RewardModelScorer": "diversity_metrics.quality",
     # DARLING reward
     "darling_diversity": "diversity_metrics.metrics.darling",
     "darling_reward": "diversity_metrics.metrics.darling",
@@ -79,8 +81,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from diversity_metrics.metrics.partition_metrics import (
         canonical_labels,
         distinct_k,
-        noveltybench_quality_score,
         semantic_entropy,
         utility_k,
     )
     from diversity_metrics.partitioning import partition, partition_batch
+    from diversity_metrics.quality import RewardModelScorer, noveltybench_quality_score

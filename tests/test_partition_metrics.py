@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import doctest
 import json
 import math
@@ -14,10 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diversity_metrics.metrics.partition_metrics import (
-    NOVELTYBENCH_REWARD_THRESHOLDS,
     canonical_labels,
     distinct_k,
-    noveltybench_quality_score,
     semantic_entropy,
     utility_k,
 )
@@ -99,17 +96,6 @@ def test_semantic_entropy_values():
     assert semantic_entropy([0, 0, 1], lp - 5000.0) == pytest.approx(semantic_entropy([0, 0, 1], lp), abs=1e-12)
     # a zero-probability generation contributes nothing
     assert semantic_entropy([0, 1], [0.0, -np.inf]) == 0.0
-
-
-def test_noveltybench_quality_score_is_the_single_implementation():
-    import diversity_metrics as dm
-    import diversity_metrics.quality as quality
-
-    assert dm.noveltybench_quality_score is quality.noveltybench_quality_score is noveltybench_quality_score
-    rng = np.random.default_rng(0)
-    raw = np.concatenate([rng.uniform(-10, 1, 200), np.array(NOVELTYBENCH_REWARD_THRESHOLDS)])
-    want = [bisect.bisect_left(NOVELTYBENCH_REWARD_THRESHOLDS, r) + 1 for r in raw]
-    assert noveltybench_quality_score(raw).tolist() == want
 
 
 # ---------------------------------------------------------------- invariants

@@ -13,16 +13,11 @@ from scipy.special import logsumexp
 
 from diversity_metrics._validation import as_float_array, as_partition, check_same_length
 
-# NoveltyBench's 1-10 quality mapping lives with the reward-model scorer; re-exported here for the public API.
-from diversity_metrics.quality import NOVELTYBENCH_REWARD_THRESHOLDS, noveltybench_quality_score
-
 __all__ = [
     "canonical_labels",
     "distinct_k",
     "utility_k",
     "semantic_entropy",
-    "noveltybench_quality_score",
-    "NOVELTYBENCH_REWARD_THRESHOLDS",
 ]
 
 
@@ -76,7 +71,7 @@ def utility_k(partition: Any, qualities: Any, patience: float = 0.8, k: int | No
     ``utility_k = sum_{i=1}^{k} p^(i-1) * 1[c_i not in {c_1..c_(i-1)}] * u_i / sum_{i=1}^{k} p^(i-1)``
 
     ``qualities`` holds one score per generation (NoveltyBench: 1-10 from
-    :func:`noveltybench_quality_score`); values of repeated generations are ignored, so both the official
+    :func:`diversity_metrics.quality.noveltybench_quality_score`); values of repeated generations are ignored, so both the official
     ``generation_scores`` (already 0 for repeats) and raw per-generation scores give the official value.
 
     Reference: Zhang et al. 2025 (NoveltyBench), ``src/score.py``:
