@@ -22,8 +22,13 @@ Pair = tuple[str, str]
 class Judge(ABC):
     """Scores pairs of responses in [0, 1]; a pair is equivalent when its score exceeds ``threshold``.
 
-    Subclasses implement :meth:`score_pairs`. Scores must be symmetric: ``score(a, b) == score(b, a)``
-    up to floating-point error (cross-encoders average both orders where the model is not symmetric).
+    Subclasses implement :meth:`score_pairs`. Scores should be symmetric: ``score(a, b) == score(b, a)``
+    up to floating-point error. The exception is a cross-encoder in NoveltyBench's protocol, which scores
+    one order only (``symmetric=True`` averages both); the engine always passes pairs as
+    ``(earlier response, later response)``, as NoveltyBench does.
+
+    ``uses_prompt`` tells the engine whether scores depend on the ``prompt`` argument; when False (the
+    default) the engine scores the pairs of many prompts in one call and shares the cache across them.
 
     Example:
         >>> from diversity_metrics import get_judge
@@ -33,6 +38,7 @@ class Judge(ABC):
     """
 
     name: str = "judge"
+    uses_prompt: bool = False
 
     def __init__(self, threshold: float) -> None:
         if not np.isfinite(threshold):
