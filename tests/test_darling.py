@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 
 import numpy as np
 import pytest
@@ -203,9 +202,3 @@ def test_reward_bad_input(args, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         darling_reward(*args, **kwargs)
 
-
-def test_docstring_examples():
-    import diversity_metrics.metrics.darling as module
-
-    result = doctest.testmod(module)
-    assert result.attempted > 0 and result.failed == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import math
 
 import numpy as np
@@ -135,9 +134,3 @@ def test_bad_input(func, args, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         func(*args, **kwargs)
 
-
-def test_docstring_examples():
-    import diversity_metrics.metrics.embedding as module
-
-    result = doctest.testmod(module)
-    assert result.attempted > 0 and result.failed == 0

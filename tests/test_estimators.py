@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import itertools
 import math
 from fractions import Fraction
@@ -298,9 +297,3 @@ def test_bootstrap_ci_bad_input(values, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         bootstrap_ci(values, **kwargs)
 
-
-def test_docstring_examples():
-    import diversity_metrics.metrics.estimators as module
-
-    result = doctest.testmod(module)
-    assert result.attempted > 0 and result.failed == 0

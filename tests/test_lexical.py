@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import gzip
 
 import numpy as np
@@ -129,9 +128,3 @@ def test_bad_input(func, args, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         func(*args, **kwargs)
 
-
-def test_docstring_examples():
-    import diversity_metrics.metrics.lexical as module
-
-    result = doctest.testmod(module)
-    assert result.attempted > 0 and result.failed == 0
