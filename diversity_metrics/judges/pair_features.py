@@ -1,0 +1,239 @@
+"""Symmetric pair features for the learned judge: phi(a, b) == phi(b, a) exactly.
+
+Inputs are the per-text rows produced by :class:`diversity_metrics.judges.learned.ChunkEncoder`
+(``[n_chunks, chunk_0, ..., chunk_{K-1}]``, each chunk an L2-normalised mean-pooled embedding) and the
+raw texts. Feature groups (each a function of the unordered pair):
+
+* ``cos``: cosine of the mean-of-chunks embeddings, of the first chunks and of the last chunks, chunk
+  alignment ``0.5 * (mean_i max_j S_ij + mean_j max_i S_ij)`` and ``max_ij S_ij`` with ``S = A B^T``
+  (BERTScore-style matching at chunk level), and the mean of ``S_kk`` over shared positions ``k``.
+* ``vec``: ``|m_a - m_b|`` and ``m_a * m_b`` element-wise for the mean-of-chunks embeddings ``m``.
+* ``lex``: word n-gram Jaccard ``|A & B| / |A | B|`` (n = 1, 2, 3), unigram containment
+  ``|A & B| / min(|A|, |B|)``, Jaccard of the first 20 words and of number tokens, word-count
+  ratio ``min / max`` and ``log1p`` of the min and max word counts, equal first line.
+* ``struct``: markdown structure -- Jaccard of the bold phrases, and for the counts of non-empty lines,
+  list items, headers and bold phrases: ``min(log1p(c_a), log1p(c_b))`` and ``|log1p(c_a) - log1p(c_b)|``.
+
+Reference: the pair-feature design follows Sentence-BERT's ``(|u - v|, u * v)`` classification
+objective (Reimers & Gurevych, 2019) with lexical overlap as in NoveltyBench's baselines.
+
+Example:
+    >>> import numpy as np
+    >>> e = np.zeros((2, 1 + 2 * 3), dtype=np.float32); e[:, 0] = 1; e[:, 1:4] = [1, 0, 0]
+    >>> phi = pair_features(e[:1], e[1:], ["a b c"], ["a b d"], feature_set="lex")
+    >>> round(float(phi[0, 0]), 3)   # unigram Jaccard {a,b} / {a,b,c,d}
+    0.5
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["FEATURE_SETS", "feature_names", "pair_features"]
+
+FEATURE_SETS: dict[str, tuple[str, ...]] = {
+    "lex": ("lex",),
+    "cos": ("cos",),
+    "cos+lex": ("cos", "lex"),
+    "cos+lex+struct": ("cos", "lex", "struct"),
+    "vec+cos+lex+struct": ("vec", "cos", "lex", "struct"),
+}
+
+_WORD = re.compile(r"\w+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_LEX_NAMES = (
+    "jaccard_1",
+    "jaccard_2",
+    "jaccard_3",
+    "containment_1",
+    "jaccard_first20",
+    "jaccard_numbers",
+    "length_ratio",
+    "log_min_words",
+    "log_max_words",
+    "same_first_line",
+)
+_STRUCT_NAMES = (
+    "jaccard_bold",
+    "log_min_lines",
+    "logdiff_lines",
+    "log_min_items",
+    "logdiff_items",
+    "log_min_headers",
+    "logdiff_headers",
+    "log_min_bold",
+    "logdiff_bold",
+)
+_COS_NAMES = ("cos_mean", "cos_first", "chunk_align", "chunk_max", "cos_positional", "cos_last")
+_ITEM = re.compile(r"\s*(?:[-*+\u2022]|\d+[.)])\s")
+_HEADER = re.compile(r"\s*#")
+_BOLD = re.compile(r"\*\*([^*\n]+)\*\*")
+
+
+def _ngrams(words: list[str], n: int) -> frozenset[tuple[str, ...]]:
+    return frozenset(zip(*(words[i:] for i in range(n)), strict=False))
+
+
+def _jaccard(a: frozenset, b: frozenset) -> float:
+    union = len(a | b)
+    return len(a & b) / union if union else 1.0
+
+
+class _TextStats:
+    __slots__ = ("bold", "counts", "first20", "first_line", "grams", "n_words", "numbers")
+
+    def __init__(self, text: str) -> None:
+        words = _WORD.findall(text.lower())
+        self.n_words = len(words)
+        self.grams = [_ngrams(words, n) for n in (1, 2, 3)]
+        self.first20 = frozenset(words[:20])
+        self.numbers = frozenset(_NUMBER.findall(text))
+        stripped = text.strip()
+        self.first_line = stripped.split("\n", 1)[0].strip().lower() if stripped else ""
+        lines = [line for line in text.split("\n") if line.strip()]
+        bold = _BOLD.findall(text)
+        self.bold = frozenset(b.strip(" :").lower() for b in bold)
+        n_items = sum(1 for line in lines if _ITEM.match(line))
+        n_headers = sum(1 for line in lines if _HEADER.match(line))
+        self.counts = (math.log1p(len(lines)), math.log1p(n_items), math.log1p(n_headers), math.log1p(len(bold)))
+
+
+def _lex_row(a: _TextStats, b: _TextStats) -> list[float]:
+    ua, ub = a.grams[0], b.grams[0]
+    small = min(len(ua), len(ub))
+    lo, hi = sorted((a.n_words, b.n_words))
+    return [
+        _jaccard(a.grams[0], b.grams[0]),
+        _jaccard(a.grams[1], b.grams[1]),
+        _jaccard(a.grams[2], b.grams[2]),
+        len(ua & ub) / small if small else float(len(ua) == len(ub)),
+        _jaccard(a.first20, b.first20),
+        _jaccard(a.numbers, b.numbers),
+        lo / hi if hi else 1.0,
+        math.log1p(lo),
+        math.log1p(hi),
+        float(a.first_line == b.first_line),
+    ]
+
+
+def _struct_row(a: _TextStats, b: _TextStats) -> list[float]:
+    row = [_jaccard(a.bold, b.bold)]
+    for ca, cb in zip(a.counts, b.counts, strict=True):
+        row += [min(ca, cb), abs(ca - cb)]
+    return row
+
+
+def _text_groups(texts_a: Sequence[str], texts_b: Sequence[str], groups: tuple[str, ...]) -> dict[str, np.ndarray]:
+    stats: dict[str, _TextStats] = {}
+    for t in (*texts_a, *texts_b):
+        if t not in stats:
+            stats[t] = _TextStats(t)
+    out: dict[str, np.ndarray] = {}
+    for group, row in (("lex", _lex_row), ("struct", _struct_row)):
+        if group in groups:
+            out[group] = np.array(
+                [row(stats[a], stats[b]) for a, b in zip(texts_a, texts_b, strict=True)], dtype=np.float64
+            ).reshape(len(texts_a), -1)
+    return out
+
+
+def _chunk_view(emb: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    emb = np.asarray(emb, dtype=np.float64)
+    counts = np.maximum(np.rint(emb[:, 0]).astype(np.int64), 1)
+    chunks = emb[:, 1:].reshape(emb.shape[0], -1, dim)
+    mask = np.arange(chunks.shape[1])[None, :] < counts[:, None]
+    return chunks, mask
+
+
+def _mean_embedding(chunks: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    m = (chunks * mask[..., None]).sum(1)
+    norm = np.linalg.norm(m, axis=1, keepdims=True)
+    return m / np.where(norm > 0, norm, 1.0)
+
+
+def _cos(emb_a: np.ndarray, emb_b: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ca, ma = _chunk_view(emb_a, dim)
+    cb, mb = _chunk_view(emb_b, dim)
+    mean_a, mean_b = _mean_embedding(ca, ma), _mean_embedding(cb, mb)
+    sim = np.einsum("nid,njd->nij", ca, cb)
+    valid = ma[:, :, None] & mb[:, None, :]
+    sim_masked = np.where(valid, sim, -np.inf)
+    row_best = sim_masked.max(2)  # best match in b for each chunk of a
+    col_best = sim_masked.max(1)
+    recall = np.where(ma, row_best, 0.0).sum(1) / ma.sum(1)
+    precision = np.where(mb, col_best, 0.0).sum(1) / mb.sum(1)
+    diag = np.einsum("nkd,nkd->nk", ca, cb)  # chunk k of a vs chunk k of b
+    both = ma & mb
+    positional = np.where(both, diag, 0.0).sum(1) / both.sum(1)
+    rows = np.arange(ca.shape[0])
+    last = (ca[rows, ma.sum(1) - 1] * cb[rows, mb.sum(1) - 1]).sum(1)
+    cols = np.stack(
+        [
+            (mean_a * mean_b).sum(1),
+            (ca[:, 0] * cb[:, 0]).sum(1),
+            0.5 * (recall + precision),
+            sim_masked.max((1, 2)),
+            positional,
+            last,
+        ],
+        axis=1,
+    )
+    return cols, mean_a, mean_b
+
+
+def feature_names(feature_set: str, dim: int) -> list[str]:
+    """Names of the columns that :func:`pair_features` returns for ``feature_set``."""
+    if feature_set not in FEATURE_SETS:
+        raise ValueError(f"feature_set must be one of {sorted(FEATURE_SETS)}, got {feature_set!r}")
+    names: list[str] = []
+    for group in FEATURE_SETS[feature_set]:
+        if group == "vec":
+            names += [f"absdiff_{i}" for i in range(dim)] + [f"prod_{i}" for i in range(dim)]
+        elif group == "cos":
+            names += list(_COS_NAMES)
+        elif group == "lex":
+            names += list(_LEX_NAMES)
+        else:
+            names += list(_STRUCT_NAMES)
+    return names
+
+
+def pair_features(
+    emb_a: np.ndarray,
+    emb_b: np.ndarray,
+    texts_a: Sequence[str],
+    texts_b: Sequence[str],
+    *,
+    feature_set: str,
+    dim: int = 384,
+) -> np.ndarray:
+    """Return the symmetric feature matrix ``phi(a_i, b_i)`` (one row per pair) for ``feature_set``.
+
+    ``emb_*`` rows are ``[n_chunks, chunk_0, ..., chunk_{K-1}]`` with chunk width ``dim``. Every column
+    is a symmetric function of the pair, so ``pair_features(a, b) == pair_features(b, a)`` bit for bit.
+    """
+    if feature_set not in FEATURE_SETS:
+        raise ValueError(f"feature_set must be one of {sorted(FEATURE_SETS)}, got {feature_set!r}")
+    groups = FEATURE_SETS[feature_set]
+    parts: list[np.ndarray] = []
+    cos_cols = mean_a = mean_b = None
+    if "cos" in groups or "vec" in groups:
+        emb_a, emb_b = np.asarray(emb_a), np.asarray(emb_b)
+        if emb_a.ndim != 2 or (emb_a.shape[1] - 1) % dim or emb_a.shape != emb_b.shape:
+            raise ValueError(
+                f"emb_a and emb_b must have shape (n, 1 + K * {dim}) and match, got {emb_a.shape} and {emb_b.shape}"
+            )
+        cos_cols, mean_a, mean_b = _cos(emb_a, emb_b, dim)
+    text_cols = _text_groups(texts_a, texts_b, groups)
+    for group in groups:
+        if group == "vec":
+            parts += [np.abs(mean_a - mean_b), mean_a * mean_b]
+        elif group == "cos":
+            parts.append(cos_cols)
+        else:
+            parts.append(text_cols[group])
+    return np.concatenate(parts, axis=1)

