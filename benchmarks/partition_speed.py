@@ -8,6 +8,8 @@ Systems, all in the same run on the same machine:
 
 * ``embedding``: the package's MiniLM-L6 bi-encoder judge through ``partition_batch`` (each response
   embedded once, 256 word pieces).
+* ``learned``: the shipped default judge (the same MiniLM over 128-token chunks, up to 8 a response, plus a
+  logistic head over pair features), through ``partition_batch``.
 * ``cross-encoder 1/fwd``: DeBERTa-v3-large dimensions (24 layers, 1024 wide, 16 heads, 128k vocab),
   RANDOM weights (speed does not depend on weights; nothing is downloaded), NoveltyBench pair encoding
   (128 tokens a side = 259 tokens a pair), one pair per forward as NoveltyBench's code does.
@@ -77,10 +79,10 @@ def deberta_large_random(device: str, dtype: str):
     return model, n_params
 
 
-def time_embedding(groups: list[list[str]], device: str, threads: int) -> tuple[float, int]:
+def time_judge(name: str, groups: list[list[str]], device: str) -> tuple[float, int]:
     from diversity_metrics import get_judge, partition_batch
 
-    judge = get_judge("embedding", device=device)
+    judge = get_judge(name, device=device)
     partition_batch([groups[0][:2]], judge=judge, strategy="transitive", short_rule=False)  # warm-up
     t0 = time.perf_counter()
     partition_batch(groups, judge=judge, strategy="transitive", short_rule=False)
@@ -132,17 +134,20 @@ def main() -> None:
     print(f"machine: {machine}; device={device}; torch threads={args.threads}; dtype={args.dtype}")
     groups = synthetic_groups(max(args.embed_prompts, 4))
 
-    emb_time, emb_responses = time_embedding(groups[: args.embed_prompts], device, args.threads)
-    emb_rate = emb_responses / emb_time
-    emb_step = STEP_RESPONSES / emb_rate
+    bi_encoders = {}
+    for name in ("embedding", "learned"):
+        seconds, n_responses = time_judge(name, groups[: args.embed_prompts], device)
+        bi_encoders[name] = (seconds, n_responses, STEP_RESPONSES * seconds / n_responses)
     ce, n_params, pair_tokens = time_cross_encoder(
         groups[:4], device, args.dtype, args.ce_single, args.ce_pairs, args.ce_batch
     )
     print(f"cross-encoder: {n_params / 1e6:.0f}M parameters (random weights), {pair_tokens} tokens per pair")
     print()
     print(f"{'system':30s} {'timed':>14s} {'responses/s':>12s} {'pairs/s':>9s} {'step wall s':>12s}  note")
-    note = "measured" if args.embed_prompts >= PROMPTS else f"extrapolated from {emb_responses} responses"
-    print(f"{'embedding (MiniLM-L6)':30s} {emb_time:12.2f} s {emb_rate:12.1f} {'':>9s} {emb_step:12.2f}  {note}")
+    labels = {"embedding": "embedding (MiniLM-L6)", "learned": "learned (default judge)"}
+    for name, (seconds, n_responses, step) in bi_encoders.items():
+        note = "measured" if args.embed_prompts >= PROMPTS else f"extrapolated from {n_responses} responses"
+        print(f"{labels[name]:30s} {seconds:12.2f} s {n_responses / seconds:12.1f} {'':>9s} {step:12.2f}  {note}")
     step_times = {}
     for label, (seconds, n) in ce.items():
         pair_rate = n / seconds
@@ -154,8 +159,9 @@ def main() -> None:
             f"extrapolated from {n} pairs"
         )
     print()
-    print(f"time ratio, batched cross-encoder / embedding: {step_times['batched'] / emb_step:.0f}x (target >= 100x)")
-    print(f"time ratio, one-pair cross-encoder / embedding: {step_times['1/fwd'] / emb_step:.0f}x")
+    for name, (_, _, step) in bi_encoders.items():
+        print(f"time ratio, batched cross-encoder / {name}: {step_times['batched'] / step:.0f}x (target >= 100x)")
+        print(f"time ratio, one-pair cross-encoder / {name}: {step_times['1/fwd'] / step:.0f}x")
 
 
 if __name__ == "__main__":
