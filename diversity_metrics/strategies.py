@@ -37,6 +37,8 @@ from collections.abc import Callable, Generator, Sequence
 
 import numpy as np
 
+from diversity_metrics.metrics.partition_metrics import canonical_labels as canonical
+
 __all__ = [
     "STRATEGIES",
     "Oracle",
@@ -62,12 +64,6 @@ def check_strategy(strategy: object) -> str:
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {list(STRATEGIES)}, got {strategy!r}")
     return strategy
-
-
-def canonical(labels: Sequence[int]) -> list[int]:
-    """Renumber class ids by first appearance: ``canonical([5, 2, 5, 7]) == [0, 1, 0, 2]``."""
-    mapping: dict[int, int] = {}
-    return [mapping.setdefault(int(x), len(mapping)) for x in labels]
 
 
 def _all_pairs(n: int) -> PairRequest:

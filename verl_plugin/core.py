@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from diversity_metrics.metrics.partition_metrics import canonical_labels
 from verl_plugin.options import DarlingOptions
 
 __all__ = ["Group", "GroupResult", "GroupScorer", "EXTRA_KEYS", "STATUS"]
@@ -108,7 +109,7 @@ class GroupScorer:
                 base = len(groups[i].texts)
                 for j, lab in zip(subsets[i], part):
                     labels[i][j] = base + int(lab) if self.options.correct_only else int(lab)
-        return [_canonical(lab) for lab in labels]
+        return [canonical_labels(lab) for lab in labels]
 
     def score(self, groups: list[Group], status: list[int] | None = None) -> list[GroupResult]:
         """Score whole groups; judge failures raise unless ``on_judge_error="quality_only"``."""
@@ -160,8 +161,3 @@ class GroupScorer:
                 self.options.quality_model_path, device=self.options.device, max_length=self.options.quality_max_length
             )
         return [self._quality_model.score(g.prompt, g.texts, g.chats) for g in groups]
-
-
-def _canonical(labels: list[int]) -> list[int]:
-    seen: dict[int, int] = {}
-    return [seen.setdefault(lab, len(seen)) for lab in labels]
