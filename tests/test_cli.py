@@ -98,3 +98,15 @@ def test_console_script_runs_the_shipped_example_with_the_default_judge(tmp_path
     # verbatim repeats must share a class whatever the judge: ex-03 responses 0 and 4 are identical
     assert by_id["ex-03"]["partition"][0] == by_id["ex-03"]["partition"][4]
     assert example_path().is_file()
+
+
+def test_flat_file_with_quality_gets_utility(tmp_path):
+    src = tmp_path / "flat.jsonl"
+    rows = [("p", "Blue", 5), ("p", "blue", 5), ("p", "Red", 3), ("q", "Seven", 1), ("q", "Three", 2)]
+    src.write_text("".join(json.dumps({"id": i, "prompt": "P", "response": r, "quality": s}) + "\n" for i, r, s in rows))
+    out = tmp_path / "out.jsonl"
+    assert main(["score", str(src), "-o", str(out), "--judge", "exact", "--quiet"]) == 0
+    p, q = _read(out)
+    assert p["partition"] == [0, 0, 1] and p["distinct_k"] == 2
+    assert p["utility_k"] == pytest.approx((5 + 0 + 0.64 * 3) / (1 + 0.8 + 0.64))
+    assert q["partition"] == [0, 1] and q["utility_k"] == pytest.approx((1 + 0.8 * 2) / 1.8)
