@@ -186,7 +186,7 @@ def test_load_pairs_bad_input(tmp_path, rows, match):
 def test_load_pairs_not_json_and_missing_file(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"generation_0": "a"\n')
-    with pytest.raises(ValueError, match="line 1: not valid JSON"):
+    with pytest.raises(ValueError, match=r"bad.jsonl:1: not valid JSON"):
         load_pairs(path)
     with pytest.raises(ValueError, match="is not a file"):
         load_pairs(tmp_path / "missing.jsonl")

@@ -13,12 +13,13 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from diversity_metrics.io import read_jsonl
 
 __all__ = ["PairData", "file_sha256", "grouped_folds", "grouped_split", "load_pairs"]
 
@@ -73,27 +74,18 @@ def load_pairs(path: str | os.PathLike[str]) -> PairData:
     texts_b: list[str] = []
     labels: list[int] = []
     groups: list[str] = []
-    with open(p, encoding="utf-8") as f:
-        for line_no, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"pairs_path line {line_no}: not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"pairs_path line {line_no}: expected a JSON object, got {type(row).__name__}")
-            missing = [k for k in REQUIRED_FIELDS if k not in row]
-            if missing:
-                raise ValueError(f"pairs_path line {line_no}: missing field(s) {missing}; need {list(REQUIRED_FIELDS)}")
-            for key in ("generation_0", "generation_1"):
-                if not isinstance(row[key], str):
-                    raise ValueError(f"pairs_path line {line_no}: field {key!r} must be a string")
-            texts_a.append(row["generation_0"])
-            texts_b.append(row["generation_1"])
-            labels.append(_label(row["similar"], line_no))
-            prompt = row.get("prompt")
-            groups.append(prompt if isinstance(prompt, str) else f"#row{len(groups)}")
+    for line_no, row in read_jsonl(p):
+        missing = [k for k in REQUIRED_FIELDS if k not in row]
+        if missing:
+            raise ValueError(f"pairs_path line {line_no}: missing field(s) {missing}; need {list(REQUIRED_FIELDS)}")
+        for key in ("generation_0", "generation_1"):
+            if not isinstance(row[key], str):
+                raise ValueError(f"pairs_path line {line_no}: field {key!r} must be a string")
+        texts_a.append(row["generation_0"])
+        texts_b.append(row["generation_1"])
+        labels.append(_label(row["similar"], line_no))
+        prompt = row.get("prompt")
+        groups.append(prompt if isinstance(prompt, str) else f"#row{len(groups)}")
     if not labels:
         raise ValueError(f"pairs_path {os.fspath(path)!r} holds no pairs")
     y = np.asarray(labels, dtype=np.int64)
