@@ -15,8 +15,7 @@ single process, torch threads = 2 (the machine is shared with other jobs: speeds
    HistGradientBoosting (not shippable as safetensors arrays; reported for comparison);
 3. contrastive fine-tuning of a residual projection ``x + Wx`` of the frozen mean embedding (logistic
    loss on the scaled cosine), partition by thresholding the cosine;
-4. a cross-encoder is not run: fine-tuning even MiniLM as a cross-encoder on 512-token pairs is beyond
-   this 2-core CPU budget (see docs/model-card.md).
+4. a small cross-encoder lives in its own script, ``benchmarks/judge_cross_encoder.py`` (same split).
 
 Embeddings are computed once and cached (``--cache``, default /tmp/dm_judge_cache.npz, shared with
 benchmarks/train_default_judge.py).
@@ -315,7 +314,7 @@ def main() -> None:
     print(
         f"shipped LearnedJudge.score_pairs end to end (load excluded): {64 / (time.perf_counter() - t0):.1f} responses/s"
     )
-    print("(4) cross-encoder: not run (CPU budget); see docs/model-card.md")
+    print("(4) cross-encoder: run benchmarks/judge_cross_encoder.py (same held-out split)")
 
 
 if __name__ == "__main__":
