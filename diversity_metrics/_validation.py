@@ -8,38 +8,59 @@ from typing import Any
 import numpy as np
 
 
+def as_int_array(values: Any, name: str, *, what: str = "integers") -> np.ndarray:
+    """Return ``values`` (a scalar or an array of any shape) as int64; strings, booleans or non-integers raise.
+
+    Integral floats (``3.0``) are accepted; ``what`` names the expected content in the messages.
+    """
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be an integer or an array of {what}, got a string")
+    try:
+        arr = np.asarray(values)
+    except Exception as exc:  # ragged nested lists and the like
+        raise TypeError(f"{name} must be an integer or an array of {what}: {exc}") from None
+    if arr.dtype == np.bool_:
+        raise TypeError(f"{name} must hold {what}, got booleans")
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            raise ValueError(f"{name} must hold {what}, got non-integer values")
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold {what}, got dtype {arr.dtype}")
+    return arr.astype(np.int64, copy=False)
+
+
 def as_partition(partition: Any, name: str = "partition") -> np.ndarray:
     """Return ``partition`` (one class id per generation) as a 1-D int64 array, or raise ValueError."""
     if isinstance(partition, (str, bytes)):
         raise TypeError(f"{name} must be a sequence of integer class ids, got a string")
-    arr = np.asarray(partition)
+    arr = as_int_array(partition, name, what="integer class ids")
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional (one class id per generation), got shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} is empty: a group needs at least one generation")
-    if arr.dtype.kind == "f":
-        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
-            raise ValueError(f"{name} must hold integer class ids, got {arr.tolist()!r}")
-        arr = arr.astype(np.int64)
-    elif arr.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integer class ids, got dtype {arr.dtype}")
     if np.any(arr < 0):
         raise ValueError(f"{name} holds negative class ids: {arr.tolist()!r}")
-    return arr.astype(np.int64, copy=False)
+    return arr
 
 
-def as_float_array(values: Any, name: str, *, allow_nan: bool = False) -> np.ndarray:
-    """Return ``values`` as a 1-D float64 array; NaN or infinite entries raise ValueError unless allowed."""
+def as_float_array(values: Any, name: str, *, allow_nan: bool = False, ndim: int = 1) -> np.ndarray:
+    """Return ``values`` as a float64 array of ``ndim`` dimensions (1: a sequence, 2: one row per item).
+
+    NaN or infinite entries raise ValueError unless ``allow_nan``.
+    """
+    kind = "a sequence of numbers" if ndim == 1 else f"a {ndim}-D array of numbers"
     if isinstance(values, (str, bytes)):
-        raise TypeError(f"{name} must be a sequence of numbers, got a string")
+        raise TypeError(f"{name} must be {kind}, got a string")
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a sequence of numbers: {exc}") from None
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+        raise TypeError(f"{name} must be {kind}: {exc}") from None
+    if arr.ndim != ndim:
+        shape_rule = "one-dimensional" if ndim == 1 else f"{ndim}-D (one row per item)"
+        raise ValueError(f"{name} must be {shape_rule}, got shape {arr.shape}")
     if not allow_nan and not np.all(np.isfinite(arr)):
-        bad = np.flatnonzero(~np.isfinite(arr)).tolist()
+        bad = np.argwhere(~np.isfinite(arr)).squeeze(-1 if ndim == 1 else ()).tolist()
         raise ValueError(f"{name} holds NaN or infinite values at positions {bad}")
     return arr
 

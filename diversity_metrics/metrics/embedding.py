@@ -7,24 +7,17 @@ from typing import Any
 
 import numpy as np
 
+from diversity_metrics._validation import as_float_array
+
 __all__ = ["mean_pairwise_cosine_distance", "vendi_score"]
 
 
 def _as_matrix(values: Any, name: str) -> np.ndarray:
-    if isinstance(values, (str, bytes)):
-        raise TypeError(f"{name} must be a 2-D array of numbers, got a string")
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a 2-D array of numbers: {exc}") from None
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (one row per item), got shape {arr.shape}")
+    arr = as_float_array(values, name, ndim=2)
     if arr.shape[0] == 0:
         raise ValueError(f"{name} is empty: need at least one row")
     if arr.shape[1] == 0:
         raise ValueError(f"{name} has zero columns")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} holds NaN or infinite values")
     return arr
 
 

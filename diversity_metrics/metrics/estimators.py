@@ -13,27 +13,9 @@ import numpy as np
 from scipy import stats
 from scipy.special import gammaln
 
-from diversity_metrics._validation import check_same_length
+from diversity_metrics._validation import as_int_array, check_same_length
 
 __all__ = ["pass_at_k", "pass_at_k_from_answers", "maj_at_k", "maj_at_k_from_answers", "bootstrap_ci"]
-
-
-def _as_counts(value: Any, name: str) -> np.ndarray:
-    if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be an integer or an array of integers, got a string")
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # ragged nested lists and the like
-        raise TypeError(f"{name} must be an integer or an array of integers: {exc}") from None
-    if arr.dtype == np.bool_:
-        raise TypeError(f"{name} must hold integers, got booleans")
-    if arr.dtype.kind == "f":
-        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
-            raise ValueError(f"{name} must hold integers, got non-integer values")
-        arr = arr.astype(np.int64)
-    elif arr.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")
-    return arr.astype(np.int64, copy=False)
 
 
 def pass_at_k(num_samples: Any, num_correct: Any, k: Any) -> float | np.ndarray:
@@ -61,9 +43,9 @@ def pass_at_k(num_samples: Any, num_correct: Any, k: Any) -> float | np.ndarray:
         >>> pass_at_k([2, 2], [1, 1], [1, 2]).tolist()
         [0.5, 1.0]
     """
-    n = _as_counts(num_samples, "num_samples")
-    c = _as_counts(num_correct, "num_correct")
-    kk = _as_counts(k, "k")
+    n = as_int_array(num_samples, "num_samples")
+    c = as_int_array(num_correct, "num_correct")
+    kk = as_int_array(k, "k")
     try:
         n, c, kk = np.broadcast_arrays(n, c, kk)
     except ValueError:
@@ -330,15 +312,15 @@ def maj_at_k(
         >>> round(maj_at_k([1, 1], 0, 2), 12)  # both drawn, a tie broken at random
         0.5
     """
-    counts = _as_counts(answer_counts, "answer_counts")
+    counts = as_int_array(answer_counts, "answer_counts")
     if counts.ndim != 1:
         raise ValueError(f"answer_counts must be one-dimensional, got shape {counts.shape}")
     if np.any(counts < 0):
         raise ValueError("answer_counts holds negative counts")
-    kk = int(_as_counts(k, "k")) if np.ndim(k) == 0 else None
+    kk = int(as_int_array(k, "k")) if np.ndim(k) == 0 else None
     if kk is None:
         raise TypeError("k must be a single integer")
-    ab = int(_as_counts(abstentions, "abstentions"))
+    ab = int(as_int_array(abstentions, "abstentions"))
     if ab < 0:
         raise ValueError("abstentions must be >= 0")
     n = int(counts.sum()) + ab
