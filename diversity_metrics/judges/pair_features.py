@@ -13,6 +13,9 @@ raw texts. Feature groups (each a function of the unordered pair):
   ratio ``min / max`` and ``log1p`` of the min and max word counts, equal first line.
 * ``struct``: markdown structure -- Jaccard of the bold phrases, and for the counts of non-empty lines,
   list items, headers and bold phrases: ``min(log1p(c_a), log1p(c_b))`` and ``|log1p(c_a) - log1p(c_b)|``.
+* ``tok``: IDF-weighted token alignment (BERTScore, Zhang et al., 2020, with IDF weights) over each text's
+  *token sketch* -- the contextual embeddings of its ``K`` distinct word pieces of highest IDF:
+  ``R = sum_i w_i max_j <a_i, b_j> / sum_i w_i``, ``P`` the same from ``b``'s side, feature ``(R + P) / 2``.
 
 Reference: the pair-feature design follows Sentence-BERT's ``(|u - v|, u * v)`` classification
 objective (Reimers & Gurevych, 2019) with lexical overlap as in NoveltyBench's baselines.
@@ -41,6 +44,7 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {
     "cos+lex": ("cos", "lex"),
     "cos+lex+struct": ("cos", "lex", "struct"),
     "vec+cos+lex+struct": ("vec", "cos", "lex", "struct"),
+    "cos+lex+struct+tok": ("cos", "lex", "struct", "tok"),
 }
 
 _WORD = re.compile(r"\w+")
@@ -68,6 +72,7 @@ _STRUCT_NAMES = (
     "log_min_bold",
     "logdiff_bold",
 )
+_TOK_NAMES = ("token_align",)
 _COS_NAMES = ("cos_mean", "cos_first", "chunk_align", "chunk_max", "cos_positional", "cos_last")
 _ITEM = re.compile(r"\s*(?:[-*+\u2022]|\d+[.)])\s")
 _HEADER = re.compile(r"\s*#")
@@ -185,6 +190,38 @@ def _cos(emb_a: np.ndarray, emb_b: np.ndarray, dim: int) -> tuple[np.ndarray, np
     return cols, mean_a, mean_b
 
 
+def _token_align(
+    sketch_a: np.ndarray,
+    sketch_b: np.ndarray,
+    texts_a: Sequence[str],
+    texts_b: Sequence[str],
+    dim: int,
+    k: int,
+    block: int = 256,
+) -> np.ndarray:
+    n = sketch_a.shape[0]
+    # Each pair is computed in one canonical order (by text), so the value is symmetric bit for bit.
+    swap = np.fromiter((a > b for a, b in zip(texts_a, texts_b, strict=True)), dtype=bool, count=n)
+    out = np.empty(n, dtype=np.float64)
+    for s in range(0, n, block):
+        sw = swap[s : s + block, None]
+        first = np.where(sw, sketch_b[s : s + block], sketch_a[s : s + block]).astype(np.float64)
+        second = np.where(sw, sketch_a[s : s + block], sketch_b[s : s + block]).astype(np.float64)
+        va, wa = first[:, : k * dim].reshape(-1, k, dim), first[:, k * dim :]
+        vb, wb = second[:, : k * dim].reshape(-1, k, dim), second[:, k * dim :]
+        ma, mb = wa > 0, wb > 0
+        sim = np.matmul(va, vb.transpose(0, 2, 1))
+        row = np.where(mb[:, None, :], sim, -2.0).max(2)  # cosines are >= -1: -2 marks "no token"
+        col = np.where(ma[:, :, None], sim, -2.0).max(1)
+        sa, sb = wa.sum(1), wb.sum(1)
+        ok = ma.any(1) & mb.any(1)
+        recall = np.where(ma, row * wa, 0.0).sum(1) / np.where(ok, sa, 1.0)
+        precision = np.where(mb, col * wb, 0.0).sum(1) / np.where(ok, sb, 1.0)
+        empty = np.where(~ma.any(1) & ~mb.any(1), 1.0, 0.0)
+        out[s : s + block] = np.where(ok, 0.5 * (recall + precision), empty)
+    return out[:, None]
+
+
 def feature_names(feature_set: str, dim: int) -> list[str]:
     """Names of the columns that :func:`pair_features` returns for ``feature_set``."""
     if feature_set not in FEATURE_SETS:
@@ -197,6 +234,8 @@ def feature_names(feature_set: str, dim: int) -> list[str]:
             names += list(_COS_NAMES)
         elif group == "lex":
             names += list(_LEX_NAMES)
+        elif group == "tok":
+            names += list(_TOK_NAMES)
         else:
             names += list(_STRUCT_NAMES)
     return names
@@ -210,17 +249,33 @@ def pair_features(
     *,
     feature_set: str,
     dim: int = 384,
+    sketch_tokens: int = 0,
 ) -> np.ndarray:
     """Return the symmetric feature matrix ``phi(a_i, b_i)`` (one row per pair) for ``feature_set``.
 
-    ``emb_*`` rows are ``[n_chunks, chunk_0, ..., chunk_{K-1}]`` with chunk width ``dim``. Every column
-    is a symmetric function of the pair, so ``pair_features(a, b) == pair_features(b, a)`` bit for bit.
+    ``emb_*`` rows are ``[n_chunks, chunk_0, ..., chunk_{C-1}]`` with chunk width ``dim``, followed, when
+    ``sketch_tokens = K > 0``, by the token sketch: ``K`` token embeddings (``K * dim`` numbers) and their
+    ``K`` IDF weights (0 marks an unused slot). Every column is a symmetric function of the pair, so
+    ``pair_features(a, b) == pair_features(b, a)`` bit for bit.
     """
     if feature_set not in FEATURE_SETS:
         raise ValueError(f"feature_set must be one of {sorted(FEATURE_SETS)}, got {feature_set!r}")
     groups = FEATURE_SETS[feature_set]
+    if "tok" in groups and sketch_tokens < 1:
+        raise ValueError(f"feature_set {feature_set!r} needs token sketches: sketch_tokens must be >= 1")
     parts: list[np.ndarray] = []
-    cos_cols = mean_a = mean_b = None
+    cos_cols = mean_a = mean_b = tok_cols = None
+    if sketch_tokens > 0 and emb_a is not None:
+        width = sketch_tokens * (dim + 1)
+        emb_a, emb_b = np.asarray(emb_a), np.asarray(emb_b)
+        if emb_a.ndim != 2 or emb_a.shape != emb_b.shape or emb_a.shape[1] <= width:
+            raise ValueError(
+                f"emb_a and emb_b must have shape (n, 1 + C * {dim} + {width}) and match, got "
+                f"{emb_a.shape} and {emb_b.shape}"
+            )
+        if "tok" in groups:
+            tok_cols = _token_align(emb_a[:, -width:], emb_b[:, -width:], texts_a, texts_b, dim, sketch_tokens)
+        emb_a, emb_b = emb_a[:, :-width], emb_b[:, :-width]
     if "cos" in groups or "vec" in groups:
         emb_a, emb_b = np.asarray(emb_a), np.asarray(emb_b)
         if emb_a.ndim != 2 or (emb_a.shape[1] - 1) % dim or emb_a.shape != emb_b.shape:
@@ -234,6 +289,8 @@ def pair_features(
             parts += [np.abs(mean_a - mean_b), mean_a * mean_b]
         elif group == "cos":
             parts.append(cos_cols)
+        elif group == "tok":
+            parts.append(tok_cols)
         else:
             parts.append(text_cols[group])
     return np.concatenate(parts, axis=1)

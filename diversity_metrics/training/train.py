@@ -4,7 +4,9 @@ Pipeline (all seeded):
 
 1. read and check ``pairs_path`` (NoveltyBench format), hash it (``training_data_sha256``);
 2. optionally hold out ``test_fraction`` of the prompts (grouped split) for a final report;
-3. embed every distinct response once with the frozen encoder (chunked mean pooling);
+3. embed every distinct response once with the frozen encoder (chunked mean pooling, plus a token
+   sketch of its highest-IDF word pieces when the feature set has ``tok``; the IDF table comes from the
+   training split's responses and is saved with the head);
 4. symmetric pair features ``phi(a, b)``, standardised; logistic regression
    ``P(eq) = sigmoid(w . z + c)`` with L2 penalty ``1 / C``; ``C`` is chosen from ``c_grid`` by the ROC AUC
    of out-of-fold predictions over ``n_folds`` prompt-grouped folds;
@@ -36,6 +38,7 @@ from diversity_metrics.judges.learned import (
     ChunkEncoder,
     LearnedJudge,
     resolve_encoder,
+    token_idf,
 )
 from diversity_metrics.judges.pair_features import (
     FEATURE_SETS,
@@ -57,7 +60,8 @@ from diversity_metrics.training.evaluation import (
 
 __all__ = ["DEFAULT_FEATURE_SET", "embed_texts", "fit_head", "train_judge"]
 
-DEFAULT_FEATURE_SET = "cos+lex+struct"
+DEFAULT_FEATURE_SET = "cos+lex+struct+tok"
+DEFAULT_SKETCH_TOKENS = 64
 DEFAULT_C_GRID = (0.03, 0.1, 0.3, 1.0)
 
 
@@ -75,7 +79,7 @@ def embed_texts(
     encoder: ChunkEncoder, texts: Sequence[str], cache_path: str | os.PathLike[str] | None = None
 ) -> dict[str, np.ndarray]:
     """Embed distinct ``texts`` once; reuse/extend an ``.npz`` cache keyed by text SHA-256 and encoder settings."""
-    tag = f"{encoder.path.resolve()}|{encoder.chunk_tokens}|{encoder.max_chunks}"
+    tag = encoder.tag
     cached: dict[str, np.ndarray] = {}
     if cache_path is not None and Path(cache_path).is_file():
         with np.load(cache_path) as z:
@@ -93,10 +97,14 @@ def embed_texts(
     return {t: cached[_text_key(t)] for t in unique}
 
 
-def _features(data: PairData, emb: dict[str, np.ndarray], feature_set: str, dim: int) -> np.ndarray:
+def _features(
+    data: PairData, emb: dict[str, np.ndarray], feature_set: str, dim: int, sketch_tokens: int = 0
+) -> np.ndarray:
     ea = np.stack([emb[t] for t in data.texts_a])
     eb = np.stack([emb[t] for t in data.texts_b])
-    return pair_features(ea, eb, data.texts_a, data.texts_b, feature_set=feature_set, dim=dim)
+    return pair_features(
+        ea, eb, data.texts_a, data.texts_b, feature_set=feature_set, dim=dim, sketch_tokens=sketch_tokens
+    )
 
 
 def fit_head(x: np.ndarray, y: np.ndarray, c: float, seed: int) -> dict[str, np.ndarray]:
@@ -141,6 +149,7 @@ def train_judge(
     test_fraction: float = 0.0,
     chunk_tokens: int = 128,
     max_chunks: int = 8,
+    sketch_tokens: int = DEFAULT_SKETCH_TOKENS,
     n_boot: int = 2000,
     embedding_cache: str | os.PathLike[str] | None = None,
     device: str | None = None,
@@ -158,6 +167,8 @@ def train_judge(
         test_fraction: fraction of prompts held out from training entirely and reported in
             ``config["metrics"]["heldout"]`` (0 disables).
         chunk_tokens, max_chunks: chunked mean pooling of the encoder (tokens per chunk incl. [CLS]/[SEP]).
+        sketch_tokens: size of each response's token sketch for the ``tok`` feature group (its IDF table
+            is computed on the training split's responses and shipped with the judge); unused otherwise.
         n_boot: bootstrap resamples for the 95% intervals.
         embedding_cache: optional ``.npz`` file reused across runs (keyed by text hash and encoder).
         device: torch device for the encoder (default: CUDA if available, else CPU).
@@ -197,11 +208,20 @@ def train_judge(
     if n_groups < n_folds:
         raise ValueError(f"pairs_path: {n_groups} prompt group(s) in the training split, fewer than n_folds={n_folds}")
 
+    uses_sketch = "tok" in FEATURE_SETS[feature_set]
+    if uses_sketch and not (isinstance(sketch_tokens, int) and sketch_tokens >= 1):
+        raise ValueError(f"sketch_tokens must be an integer >= 1 for feature_set {feature_set!r}, got {sketch_tokens!r}")
+    sketch_tokens = sketch_tokens if uses_sketch else 0
     encoder = ChunkEncoder(encoder_path, chunk_tokens=chunk_tokens, max_chunks=max_chunks, device=device)
+    idf = None
+    if uses_sketch:
+        train_texts = list(dict.fromkeys([*train.texts_a, *train.texts_b]))
+        idf = token_idf(encoder.tokenizer, train_texts, (chunk_tokens - 2) * max_chunks)
+        encoder.set_sketch(sketch_tokens, idf)
     emb = embed_texts(encoder, [*data.texts_a, *data.texts_b], embedding_cache)
     t_embed = time.perf_counter() - t0
 
-    x = _features(train, emb, feature_set, encoder.dim)
+    x = _features(train, emb, feature_set, encoder.dim, sketch_tokens)
     y = train.labels
     folds = grouped_folds(train.groups, y, n_folds, seed)
     cv = {c: _oof(x, y, folds, c, seed) for c in c_grid}
@@ -209,6 +229,8 @@ def train_judge(
     best_c = max(c_grid, key=lambda c: (cv_auc[c], -c))
     threshold = calibrate_threshold(cv[best_c], y)
     weights = fit_head(x, y, best_c, seed)
+    if idf is not None:
+        weights["idf"] = idf
 
     metrics: dict[str, Any] = {
         "cross_validation": {
@@ -219,7 +241,7 @@ def train_judge(
     }
     if len(test_idx):
         test = data.subset(test_idx)
-        p_test = _predict(weights, _features(test, emb, feature_set, encoder.dim))
+        p_test = _predict(weights, _features(test, emb, feature_set, encoder.dim, sketch_tokens))
         metrics["heldout"] = bootstrap_metrics(p_test, test.labels, threshold, n_boot=n_boot, seed=seed)
 
     config: dict[str, Any] = {
@@ -229,6 +251,7 @@ def train_judge(
         "chunk_tokens": chunk_tokens,
         "max_chunks": max_chunks,
         "embedding_dim": encoder.dim,
+        "sketch_tokens": sketch_tokens,
         "feature_set": feature_set,
         "feature_names": feature_names(feature_set, encoder.dim),
         "head": "logistic_regression",
