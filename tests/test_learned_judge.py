@@ -208,6 +208,10 @@ def test_bad_config_and_weights(tmp_path, shipped):
     with pytest.raises(ValueError, match="mismatched shapes"):
         LearnedJudge(shipped.config, w)
     w = shipped.weights()
+    del w["idf"]
+    with pytest.raises(ValueError, match="needs the array 'idf'"):
+        LearnedJudge(shipped.config, w)
+    w = shipped.weights()
     del w["coef"]
     with pytest.raises(ValueError, match="lack the array 'coef'"):
         LearnedJudge(shipped.config, w)

@@ -203,6 +203,8 @@ def test_train_judge_bad_arguments(small_pairs, tmp_path):
         train_judge(small_pairs, tmp_path, c_grid=[0.0])
     with pytest.raises(ValueError, match="test_fraction must be in"):
         train_judge(small_pairs, tmp_path, test_fraction=1.0)
+    with pytest.raises(ValueError, match="sketch_tokens must be an integer >= 1"):
+        train_judge(small_pairs, tmp_path, sketch_tokens=0)
     few = _write(tmp_path / "few.jsonl", [_row(prompt=f"p{i}", similar=i % 2) for i in range(4)])
     with pytest.raises(ValueError, match="fewer than n_folds=5"):
         train_judge(few, tmp_path / "out")
