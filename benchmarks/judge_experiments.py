@@ -19,6 +19,8 @@ single process, torch threads = 2 (the machine is shared with other jobs: speeds
    labels);
 3. contrastive fine-tuning of a residual projection ``x + Wx`` of the frozen mean embedding (logistic
    loss on the scaled cosine), partition by thresholding the cosine;
+3b. a LoRA adapter on MiniLM's top layers fine-tuned for token alignment lives in its own script,
+   ``benchmarks/judge_adapter.py`` (same split);
 4. a small cross-encoder lives in its own script, ``benchmarks/judge_cross_encoder.py`` (same split).
 
 Embeddings are computed once and cached (``--cache``, default /tmp/dm_judge_cache.npz, shared with
