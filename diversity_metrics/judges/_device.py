@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 _DTYPES = ("auto", "float32", "float16", "bfloat16")
@@ -32,3 +35,22 @@ def resolve_dtype(dtype: str, device: Any) -> Any:
             return torch.float32
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return getattr(torch, dtype)
+
+
+@contextmanager
+def quiet_local_loading(location: object) -> Iterator[None]:
+    """Hide transformers' per-tensor "Loading weights" bar while a model loads from a LOCAL folder.
+
+    Hub downloads keep their progress bars (``location`` that is not an existing folder is left alone);
+    the global progress-bar setting is restored afterwards.
+    """
+    from transformers.utils import logging as hf_logging
+
+    quiet = Path(str(location)).expanduser().is_dir() and hf_logging.is_progress_bar_enabled()
+    if quiet:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if quiet:
+            hf_logging.enable_progress_bar()

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from diversity_metrics._validation import as_texts
-from diversity_metrics.judges._device import resolve_device, resolve_dtype
+from diversity_metrics.judges._device import quiet_local_loading, resolve_device, resolve_dtype
 from diversity_metrics.judges.base import EmbeddingJudge
 
 __all__ = ["SentenceEmbeddingJudge", "default_encoder_path", "EMBEDDING_THRESHOLD"]
@@ -84,7 +84,8 @@ class SentenceEmbeddingJudge(EmbeddingJudge):
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         self.model_name = str(location)
-        self.model: Any = SentenceTransformer(str(location), device=str(self.device), trust_remote_code=False)
+        with quiet_local_loading(location):
+            self.model: Any = SentenceTransformer(str(location), device=str(self.device), trust_remote_code=False)
         if self.dtype != self._torch_float32():
             self.model.to(self.dtype)
         if max_seq_length is not None:

@@ -109,11 +109,12 @@ class ChunkEncoder:
             raise ValueError(f"max_chunks must be >= 1, got {max_chunks}")
         from transformers import AutoModel, AutoTokenizer
 
-        from diversity_metrics.judges._device import resolve_device
+        from diversity_metrics.judges._device import quiet_local_loading, resolve_device
 
         self.path = Path(path)
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
-        self.model = AutoModel.from_pretrained(str(self.path), local_files_only=True)
+        with quiet_local_loading(self.path):
+            self.model = AutoModel.from_pretrained(str(self.path), local_files_only=True)
         self.model.eval()
         self.device = resolve_device(device)
         self.model.to(self.device)
