@@ -1,7 +1,7 @@
 """Can the learned judge match NoveltyBench's official greedy partitions without fitting on them? (2-core CPU)
 
 The official partitions (DeBERTa-v3-large, each side cut to 128 tokens, threshold 0.102, greedy) are
-coarser than the human pair labels the learned judge is trained on. This script tries, WITHOUT fitting
+coarser than the human pair labels the learned judge is trained on. Parts 1-4 try, WITHOUT fitting
 anything on ``generations/gpt-4o.jsonl`` (the evaluation set of the agreement check):
 
 1. first-128-token features: word 1-gram/2-gram Jaccard, unigram containment, first-20 Jaccard, ...
@@ -17,7 +17,14 @@ anything on ``generations/gpt-4o.jsonl`` (the evaluation set of the agreement ch
    (gpt-4o only evaluated, never fitted);
 4. what the human labels say about those prompts: the 94 human-labelled pairs whose prompts are
    NB-Curated prompts (the prompts of ``generations/gpt-4o.jsonl``), scored by 5-fold prompt-grouped
-   out-of-fold predictions of the shipped pipeline, against ``unigram`` at NoveltyBench's 0.458.
+   out-of-fold predictions of the shipped pipeline, against ``unigram`` at NoveltyBench's 0.458;
+5. a ceiling, and the noise: how far can the shipped features go towards the official partitions if a
+   head is fitted on DeBERTa's own decisions recovered from ``gpt-4o.jsonl`` (the evaluation file, so
+   this is diagnosis, not a candidate)? 5-fold prompt-grouped cross-fitting (each prompt partitioned by
+   a head that never saw its decisions) over a threshold grid, and the in-sample upper bound (head and
+   threshold both fitted on all 100 prompts); then paired bootstrap intervals (2,000 resamples of
+   prompts) of the greedy ARI difference learned - unigram at the operating points of part 2, and
+   ``unigram``'s ARI around its 0.458.
 
 The shipped judge's encoder (with its token sketch and IDF table) embeds everything; its feature set is used.
 
@@ -50,12 +57,15 @@ def load(system: str) -> list[dict]:
     return [json.loads(x) for x in (DATA / "generations" / f"{system}.jsonl").read_text().splitlines() if x.strip()]
 
 
-def recovered_decisions(system: str) -> list[tuple[str, str, int]]:
-    """(representative, candidate, equivalent) pairs implied by the official representative-greedy partitions."""
+def recovered_decisions(system: str | list[dict]) -> list[tuple[str, str, int]]:
+    """(representative, candidate, equivalent) pairs implied by the official representative-greedy partitions.
+
+    ``system`` names a generations file or gives its rows.
+    """
     from diversity_metrics.partitioning import short_response_equivalent
 
     out = []
-    for row in load(system):
+    for row in load(system) if isinstance(system, str) else system:
         gens, part = row["generations"], row["partition"]
         reps: dict[int, int] = {}
         for j, (g, c) in enumerate(zip(gens, part, strict=True)):
@@ -153,13 +163,16 @@ def main() -> None:
     judge.embed = lambda texts: np.stack([emb[t] for t in texts])
     print("3. greedy agreement with the official partitions (gpt-4o evaluated only)")
     print(f"   {'operating point':20s} {'threshold':>9s} | gpt-4o ARI  rho  classes | humans ARI  rho  classes")
+    per_prompt = {}
     for name, t in points.items():
         judge.threshold = t
         cells = []
-        for rows in systems.values():
+        for system, rows in systems.items():
             off = [r["partition"] for r in rows]
             ours = partition_batch([r["generations"] for r in rows], prompts=[r["prompt"] for r in rows], judge=judge)
-            ari = np.mean([adjusted_rand_score(o, q) for o, q in zip(off, ours, strict=True)])
+            aris = np.array([adjusted_rand_score(o, q) for o, q in zip(off, ours, strict=True)])
+            per_prompt[name, system] = aris
+            ari = aris.mean()
             oc, qc = np.array([max(o) + 1 for o in off]), np.array([max(q) + 1 for q in ours])
             cells.append(f"{ari:.3f} {spearmanr(oc, qc).statistic:.3f} {qc.mean():5.2f} (official {oc.mean():.2f})")
         print(f"   {name:20s} {t:9.3f} | {cells[0]} | {cells[1]}", flush=True)
@@ -188,9 +201,75 @@ def main() -> None:
     ):
         said = scores[cur] > t
         print(
-            f"   {name:22s} threshold {t:.3f}: accuracy {np.mean(said == yc):.3f}, "
-            f"judged equivalent {said.mean():.1%}"
+            f"   {name:22s} threshold {t:.3f}: accuracy {np.mean(said == yc):.3f}, judged equivalent {said.mean():.1%}"
         )
+
+    print("5. ceiling and noise (diagnosis only: heads fitted on DeBERTa decisions recovered from gpt-4o.jsonl)")
+    rows = systems["gpt-4o"]
+    off = [r["partition"] for r in rows]
+
+    def greedy_aris(judge_: object, idx: list[int]) -> np.ndarray:
+        sub = [rows[i] for i in idx]
+        ours = partition_batch([r["generations"] for r in sub], prompts=[r["prompt"] for r in sub], judge=judge_)
+        return np.array([adjusted_rand_score(off[i], q) for i, q in zip(idx, ours, strict=True)])
+
+    def decisions(idx: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        rec = recovered_decisions([rows[i] for i in idx])
+        return feats([a for a, _, _ in rec], [b for _, b, _ in rec], "shipped"), np.array([d for *_, d in rec])
+
+    c_distil = float(shipped.config["C"])
+    grid = np.round(np.arange(0.25, 0.701, 0.05), 2)
+    prompt_fold = np.arange(len(rows)) % 5
+    np.random.default_rng(0).shuffle(prompt_fold)
+    cross = np.zeros((len(grid), len(rows)))
+    oof_p, oof_y = [], []
+    for k in range(5):
+        tr_p = [i for i in range(len(rows)) if prompt_fold[i] != k]
+        te_p = [i for i in range(len(rows)) if prompt_fold[i] == k]
+        x_d, y_d = decisions(tr_p)
+        w_d = fit_head(x_d, y_d, c_distil, 0)
+        x_t, y_t = decisions(te_p)
+        oof_p.append(_predict(w_d, x_t))
+        oof_y.append(y_t)
+        judge_d = LearnedJudge(shipped.config, {**w_d, "idf": shipped.idf}, device="cpu")
+        judge_d.embed = judge.embed
+        for g, t in enumerate(grid):
+            judge_d.threshold = float(t)
+            cross[g, te_p] = greedy_aris(judge_d, te_p)
+    x_d, y_d = decisions(list(range(len(rows))))  # all of gpt-4o
+    uni_d = get_judge("unigram").score_pairs([(a, b) for a, b, _ in recovered_decisions(rows)])
+    print(
+        f"   {len(y_d)} recovered decisions on gpt-4o, {y_d.mean():.1%} equivalent; cross-fitted head AUC "
+        f"{roc_auc(np.concatenate(oof_p), np.concatenate(oof_y)):.3f} (unigram {roc_auc(uni_d, y_d):.3f}, "
+        f"shipped head {roc_auc(_predict(w, x_d), y_d):.3f})"
+    )
+    print(
+        "   cross-fitted greedy ARI by threshold: "
+        + " ".join(f"{t:.2f}:{a:.3f}" for t, a in zip(grid, cross.mean(1), strict=True))
+    )
+    everything = list(range(len(rows)))
+    w_all = fit_head(x_d, y_d, c_distil, 0)
+    judge_all = LearnedJudge(shipped.config, {**w_all, "idf": shipped.idf}, device="cpu")
+    judge_all.embed = judge.embed
+    insample = []
+    for t in grid:
+        judge_all.threshold = float(t)
+        insample.append(greedy_aris(judge_all, everything).mean())
+    best = int(np.argmax(insample))
+    print(
+        f"   in-sample upper bound (head and threshold fitted on all of gpt-4o): ARI {insample[best]:.3f} at {grid[best]:.2f}"
+    )
+    uni_sweep = {t: greedy_aris(get_judge("unigram", threshold=t), everything) for t in (0.42, 0.44, 0.458, 0.48, 0.50)}
+    print(
+        "   unigram greedy ARI around NoveltyBench's 0.458: "
+        + " ".join(f"{t}:{a.mean():.3f}" for t, a in uni_sweep.items())
+    )
+    uni_aris = uni_sweep[0.458]
+    boot = np.random.default_rng(0).integers(0, len(rows), (2000, len(rows)))
+    for name in points:
+        diff = per_prompt[name, "gpt-4o"] - uni_aris
+        lo, hi = np.percentile(diff[boot].mean(1), [2.5, 97.5])
+        print(f"   learned ({name}) - unigram, greedy ARI: {diff.mean():+.3f} [{lo:+.3f}, {hi:+.3f}]")
 
 
 if __name__ == "__main__":
