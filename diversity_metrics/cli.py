@@ -34,6 +34,13 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--example", action="store_true", help="score the example file shipped with the package")
     p.add_argument("--output", "-o", help="per-prompt results (JSONL); default: <input name>.scores.jsonl here")
     p.add_argument("--judge", default=None, help="judge name or path (default: the shipped learned judge); see `judges`")
+    p.add_argument(
+        "--judge-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option for the judge, e.g. threshold=0.25 or device=cuda (VALUE read as JSON when it parses); repeatable",
+    )
     p.add_argument("--strategy", default="greedy", help="partition strategy: greedy (NoveltyBench), transitive (DARLING), ...")
     p.add_argument("--use-file-partitions", action="store_true", help="use the 'partition' stored in the file, no judge")
     p.add_argument("--no-short-rule", action="store_true", help="disable the <= 5-word short-response rule")
@@ -44,6 +51,28 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--summary-json", help="also write the summary table as JSON to this path")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_score)
+
+
+def parse_judge_options(items: Sequence[str]) -> dict[str, object]:
+    """``["threshold=0.25", "device=cpu"]`` -> ``{"threshold": 0.25, "device": "cpu"}``; values parsed as JSON if they parse.
+
+    Example:
+        >>> parse_judge_options(["threshold=0.25", "device=cpu"])
+        {'threshold': 0.25, 'device': 'cpu'}
+    """
+    options: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise ValueError(f"--judge-option must look like KEY=VALUE with KEY a name, got {item!r}")
+        if key in options:
+            raise ValueError(f"--judge-option {key} is given twice")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
 
 
 def _run_score(args: argparse.Namespace) -> int:
@@ -57,6 +86,7 @@ def _run_score(args: argparse.Namespace) -> int:
         output,
         resume=not args.no_resume,
         judge=args.judge,
+        judge_options=parse_judge_options(args.judge_option),
         strategy=args.strategy,
         use_file_partitions=args.use_file_partitions,
         short_rule=not args.no_short_rule,
@@ -68,7 +98,8 @@ def _run_score(args: argparse.Namespace) -> int:
     rows = summarize(records)
     settings = records[0]["settings"]
     print(f"\n{len(records)} prompts from {input_path}")
-    print(f"judge: {settings['judge']}  strategy: {settings['strategy']}  per-prompt results: {output}\n")
+    options = "".join(f" {k}={v!r}" for k, v in settings.get("judge_options", {}).items())
+    print(f"judge: {settings['judge']}{options}  strategy: {settings['strategy']}  per-prompt results: {output}\n")
     print(format_summary(rows))
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")

@@ -11,9 +11,10 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -81,6 +82,7 @@ def score_groups(
     writer: ResultWriter,
     *,
     judge: Any = None,
+    judge_options: Mapping[str, Any] | None = None,
     strategy: str = "greedy",
     use_file_partitions: bool = False,
     short_rule: bool = True,
@@ -89,18 +91,31 @@ def score_groups(
     chunk_size: int = 64,
     show_progress: bool = True,
 ) -> list[dict[str, Any]]:
-    """Score every group not already in ``writer``; returns the records of all groups, in input order."""
+    """Score every group not already in ``writer``; returns the records of all groups, in input order.
+
+    ``judge_options`` go to :func:`~diversity_metrics.judges.get_judge` (e.g. ``{"threshold": 0.25}``)
+    and are part of the settings that a resumed run must match.
+    """
     from tqdm.auto import tqdm
 
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    settings = {
+    options = dict(judge_options or {})
+    if options and use_file_partitions:
+        raise ValueError("judge_options cannot be used with use_file_partitions (no judge is run)")
+    settings: dict[str, Any] = {
         "judge": "file" if use_file_partitions else _describe_judge(judge),
         "strategy": None if use_file_partitions else strategy,
         "short_rule": None if use_file_partitions else short_rule,
         "k": k,
         "patience": patience,
     }
+    if options:
+        try:
+            json.dumps(options)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"judge_options must be JSON values (they are stored with each result): {exc}") from None
+        settings["judge_options"] = options
     for rec in writer.records.values():
         old = rec.get("settings")
         if old != settings:
@@ -118,7 +133,7 @@ def score_groups(
         from diversity_metrics.judges import get_judge
         from diversity_metrics.judges.base import Judge
 
-        judge_obj = judge if isinstance(judge, Judge) else get_judge(judge)
+        judge_obj = judge if isinstance(judge, Judge) and not options else get_judge(judge, **options)
     with tqdm(total=len(groups), initial=len(groups) - len(todo), desc="scoring prompts", unit="prompt",
               disable=not show_progress) as bar:
         for start in range(0, len(todo), chunk_size):

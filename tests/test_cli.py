@@ -65,6 +65,15 @@ def test_resume_with_other_settings_is_refused(tmp_path, capsys):
         (["score", "--example", "--use-file-partitions"], "have no 'partition'"),
         (["score", "--example", "--k", "7", "--judge", "exact"], "fewer than k = 7"),
         (["score", "--example", "--chunk-size", "0", "--judge", "exact"], "chunk_size must be >= 1"),
+        (["score", "--example", "--judge", "unigram", "--judge-option", "0.3"], "must look like KEY=VALUE"),
+        (["score", "--example", "--judge", "unigram", "--judge-option", "thresold=0.3"], "has no option 'thresold'"),
+        (["score", "--example", "--judge", "unigram", "--judge-option", "threshold=abc"], "threshold must be a number"),
+        (
+            ["score", "--example", "--judge", "unigram", "--judge-option", "threshold=0.3"]
+            + ["--judge-option", "threshold=0.4"],
+            "given twice",
+        ),
+        (["score", "--example", "--use-file-partitions", "--judge-option", "threshold=0.3"], "no judge is run"),
     ],
 )
 def test_errors_exit_2_with_a_message(tmp_path, monkeypatch, capsys, argv, message):
@@ -72,6 +81,32 @@ def test_errors_exit_2_with_a_message(tmp_path, monkeypatch, capsys, argv, messa
     assert main(argv + ["--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("diversity-metrics score: error:") and message in err
+
+
+def test_judge_option_sets_the_operating_point_and_is_part_of_the_resume_settings(tmp_path, capsys):
+    """unigram at threshold 0 merges any two responses that share a word; at 0.999 only identical word sets."""
+    from diversity_metrics import get_judge, partition_batch
+    from diversity_metrics.io import load_groups
+
+    groups = load_groups(example_path())
+    counts = {}
+    for t in (0.0, 0.999):
+        out = tmp_path / f"t{t}.jsonl"
+        argv = ["score", "--example", "-o", str(out), "--judge", "unigram", "--judge-option", f"threshold={t}"]
+        assert main(argv + ["--quiet"]) == 0
+        assert f"judge: unigram threshold={t!r}" in capsys.readouterr().out
+        recs = _read(out)
+        assert all(r["settings"]["judge_options"] == {"threshold": t} for r in recs)
+        expected = partition_batch([g.generations for g in groups], judge=get_judge("unigram", threshold=t))
+        assert [r["partition"] for r in recs] == expected
+        counts[t] = sum(r["distinct_k"] for r in recs)
+    assert counts[0.0] < counts[0.999]
+    # the same output with another threshold, or with none, is refused on resume
+    out = tmp_path / "t0.0.jsonl"
+    argv = ["score", "--example", "-o", str(out), "--judge", "unigram", "--quiet"]
+    assert main(argv + ["--judge-option", "threshold=0.5"]) == 2
+    assert main(argv) == 2
+    assert capsys.readouterr().err.count("holds results made with other settings") == 2
 
 
 def test_k_limits_distinct_to_the_first_generations(tmp_path):
@@ -110,3 +145,10 @@ def test_flat_file_with_quality_gets_utility(tmp_path):
     assert p["partition"] == [0, 0, 1] and p["distinct_k"] == 2
     assert p["utility_k"] == pytest.approx((5 + 0 + 0.64 * 3) / (1 + 0.8 + 0.64))
     assert q["partition"] == [0, 1] and q["utility_k"] == pytest.approx((1 + 0.8 * 2) / 1.8)
+
+
+def test_score_file_judge_options_must_be_json_values(tmp_path):
+    from diversity_metrics.scoring import score_file
+
+    with pytest.raises(TypeError, match="judge_options must be JSON values"):
+        score_file(example_path(), tmp_path / "o.jsonl", judge="unigram", judge_options={"threshold": object()})

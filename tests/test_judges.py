@@ -90,6 +90,20 @@ def test_judge_threshold_must_be_finite():
         ExactJudge(threshold=float("nan"))
 
 
+@pytest.mark.parametrize("bad", ["0.5", None, True, [0.5]])
+def test_judge_threshold_must_be_a_number(bad):
+    with pytest.raises(TypeError, match="threshold must be a number"):
+        ExactJudge(threshold=bad)
+
+
+def test_get_judge_names_an_option_the_judge_does_not_take():
+    with pytest.raises(ValueError, match=r"judge 'unigram' has no option 'thresold'"):
+        get_judge("unigram", thresold=0.3)
+    with pytest.raises(ValueError, match=r"judge 'exact' has no option 'model'"):
+        get_judge("exact", model="x")
+    assert get_judge("unigram", threshold=np.float32(0.25)).threshold == pytest.approx(0.25)
+
+
 # ---------------------------------------------------------------- registry
 def test_list_judges_names():
     assert list_judges() == sorted(

@@ -76,8 +76,8 @@ class GroupScorer:
             if self.options.device is not None and "device" not in judge_options:
                 try:
                     self._judge = get_judge(self.options.judge, device=self.options.device, **judge_options)
-                except TypeError as exc:  # a judge without a model (exact, unigram, ...) takes no device
-                    if "device" not in str(exc):
+                except ValueError as exc:  # a judge without a model (exact, unigram, ...) takes no device
+                    if "has no option 'device'" not in str(exc):
                         raise
             if self._judge is None:
                 self._judge = get_judge(self.options.judge, **judge_options)

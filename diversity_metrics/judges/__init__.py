@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -143,6 +144,20 @@ _REGISTRY: dict[str, Callable[..., Judge]] = {
 }
 
 
+_UNEXPECTED_OPTION = re.compile(r"unexpected keyword argument '(\w+)'")
+
+
+def _build(label: str, factory: Callable[..., Judge], options: dict[str, Any]) -> Judge:
+    """``factory(**options)``, with a misspelt or unsupported option reported by name."""
+    try:
+        return factory(**options)
+    except TypeError as exc:
+        match = _UNEXPECTED_OPTION.search(str(exc))
+        if match is None or match.group(1) not in options:
+            raise
+        raise ValueError(f"judge {label!r} has no option {match.group(1)!r} ({exc})") from None
+
+
 def list_judges() -> list[str]:
     """Return the registry names accepted by :func:`get_judge` (aliases excluded), sorted.
 
@@ -165,12 +180,13 @@ def _judge_from_folder(path: Path, options: dict[str, Any]) -> Judge:
             config = json.loads(config_path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise ValueError(f"name_or_path {os.fspath(path)!r}: cannot read config.json ({exc})") from None
+    label = os.fspath(path)
     if "feature_set" in config and "format_version" in config:
-        return _learned(path=path, **options)
+        return _build(label, _learned, {"path": path, **options})
     if (path / "modules.json").is_file() or (path / "config_sentence_transformers.json").is_file():
-        return _embedding(model=path, **options)
+        return _build(label, _embedding, {"model": path, **options})
     if any(str(a).endswith("ForSequenceClassification") for a in config.get("architectures") or []):
-        return _cross_encoder(model=path, **options)
+        return _build(label, _cross_encoder, {"model": path, **options})
     raise ValueError(
         f"name_or_path {os.fspath(path)!r} is a folder but not a judge: expected a learned-judge folder "
         "(config.json with feature_set), a sentence-transformers folder (modules.json) or a Hugging Face "
@@ -190,7 +206,8 @@ def get_judge(name_or_path: str | os.PathLike[str] | Judge | None = None, **opti
       sentence-transformers folder -> ``embedding``; a HF ``*ForSequenceClassification`` folder ->
       ``cross-encoder``.
 
-    Unknown names raise ``ValueError`` listing the known ones.
+    Unknown names raise ``ValueError`` listing the known ones, and so does an option the judge does not
+    take (naming it).
 
     Example:
         >>> judge = get_judge("exact")
@@ -203,14 +220,14 @@ def get_judge(name_or_path: str | os.PathLike[str] | Judge | None = None, **opti
         return name_or_path
     if name_or_path is None:
         if _default_available():
-            return _learned(**options)
+            return _build("learned", _learned, options)
         warnings.warn(
             f"the default learned judge is not installed at {_DEFAULT_DIR}; falling back to the 'embedding' judge "
             "(all-MiniLM-L6-v2 cosine). Pass judge='embedding' explicitly to silence this warning.",
             UserWarning,
             stacklevel=2,
         )
-        return _embedding(**options)
+        return _build("embedding", _embedding, options)
     if not isinstance(name_or_path, (str, os.PathLike)):
         raise TypeError(
             f"judge must be None, a registry name, a folder path or a Judge instance, got {type(name_or_path).__name__}"
@@ -223,7 +240,7 @@ def get_judge(name_or_path: str | os.PathLike[str] | Judge | None = None, **opti
                 f"judge 'learned': the default learned judge is not installed at {_DEFAULT_DIR} "
                 "(train one with `diversity-metrics train-judge` and pass path=...)"
             )
-        return _REGISTRY[key](**options)
+        return _build(key, _REGISTRY[key], options)
     path = Path(name).expanduser()
     if path.is_dir():
         return _judge_from_folder(path, options)

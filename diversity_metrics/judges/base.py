@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from numbers import Real
 
 import numpy as np
 
@@ -41,6 +42,8 @@ class Judge(ABC):
     uses_prompt: bool = False
 
     def __init__(self, threshold: float) -> None:
+        if isinstance(threshold, bool) or not isinstance(threshold, Real):
+            raise TypeError(f"threshold must be a number, got {type(threshold).__name__} {threshold!r}")
         if not np.isfinite(threshold):
             raise ValueError(f"threshold must be a finite number, got {threshold!r}")
         self.threshold = float(threshold)
