@@ -289,9 +289,39 @@ def test_metadata_beats_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert task_utils.resolve_settings(reward_model="none")["dm_reward_model"] == ""
     monkeypatch.delenv(task_utils.JUDGE_ENV)
     assert task_utils.resolve_settings() == {
-        "dm_judge": "default", "dm_strategy": "greedy", "dm_reward_model": "", "dm_quality_scale": "noveltybench",
-        "dm_patience": 0.8,
+        "dm_judge": "default", "dm_judge_options": "{}", "dm_strategy": "greedy", "dm_reward_model": "",
+        "dm_quality_scale": "noveltybench", "dm_patience": 0.8,
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("settings", "match"),
+    [({"judge": "no-such-judge"}, "unknown judge 'no-such-judge'"),
+     ({"judge": "unigram", "judge_options": {"thresold": 0.3}}, "judge 'unigram' has no option 'thresold'")],
+)  # fmt: skip
+def test_noveltybench_judge_errors_come_before_generation(shared_dir: Path, settings: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        task_utils.load_docs(source="noveltybench_curated", data_dir=str(shared_dir / "data"), **settings)
+    lm, _ = _nb_lm(shared_dir)
+    with pytest.raises(ValueError, match=match):
+        _run(_manager(data_dir=str(shared_dir / "data"), **settings), lm, ["noveltybench_curated"], limit=1)
+    assert sum(lm.calls.values()) == 0  # nothing was generated
+
+
+def test_judge_options_reach_the_judge_in_a_real_lm_eval_run(shared_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """unigram at threshold 0 merges any two stories sharing a word (NB0 -> 1 class); at 0.999 only repeats."""
+    counts = {}
+    for threshold in (0.0, 0.999):
+        lm, _ = _nb_lm(shared_dir)
+        res = _run(_manager(judge="unigram", judge_options={"threshold": threshold}), lm, ["noveltybench_curated"], limit=2)
+        samples = res["samples"]["noveltybench_curated"]
+        assert all(s["doc"]["dm_judge_options"] == json.dumps({"threshold": threshold}) for s in samples)
+        counts[threshold] = [s["distinct_k"] for s in samples]
+    assert counts == {0.0: [1.0, 1.0], 0.999: [4.0, 1.0]}
+    # the environment variable, as JSON text; metadata wins over it
+    monkeypatch.setenv(task_utils.JUDGE_OPTIONS_ENV, '{"threshold": 0.25}')
+    assert task_utils.resolve_settings()["dm_judge_options"] == '{"threshold": 0.25}'
+    assert task_utils.resolve_settings(judge_options={"device": "cpu"})["dm_judge_options"] == '{"device": "cpu"}'
 
 
 # --------------------------------------------- NoveltyBench: GPT-4o generations == the engine / the CLI
@@ -345,7 +375,11 @@ def test_gpt4o_replay_default_judge_matches_partition(shared_dir: Path) -> None:
      ({"source": "aime24", "strategy": "random"}, ValueError, "strategy must be one of"),
      ({"source": "aime24", "quality_scale": "stars"}, ValueError, "quality_scale must be one of"),
      ({"source": "aime24", "patience": 1.5}, ValueError, "patience must be"),
-     ({"source": "aime24", "patience": "slow"}, ValueError, "patience must be")],
+     ({"source": "aime24", "patience": "slow"}, ValueError, "patience must be"),
+     ({"source": "aime24", "judge_options": "threshold=0.3"}, ValueError, "judge_options must be a JSON object"),
+     ({"source": "aime24", "judge_options": [0.3]}, TypeError, "judge_options must be a JSON object"),
+     ({"source": "aime24", "judge_options": {"a b": 1}}, ValueError, "keys must be option names"),
+     ({"source": "aime24", "judge_options": {"x": object()}}, TypeError, "must hold JSON values")],
 )  # fmt: skip
 def test_load_docs_bad_input(kwargs: dict[str, Any], exc: type, match: str) -> None:
     with pytest.raises(exc, match=match):

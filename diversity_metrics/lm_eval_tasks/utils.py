@@ -16,6 +16,7 @@ metadata key    environment variable                 default
 ==============  ===================================  ==========================================
 data_dir        DIVERSITY_METRICS_DATA_DIR           unset: the Hugging Face hub datasets
 judge           DIVERSITY_METRICS_JUDGE              ``default`` (the shipped learned judge)
+judge_options   DIVERSITY_METRICS_JUDGE_OPTIONS      ``{}`` (a JSON object of ``get_judge`` options)
 strategy        DIVERSITY_METRICS_STRATEGY           ``greedy`` (NoveltyBench's protocol)
 reward_model    DIVERSITY_METRICS_REWARD_MODEL       unset: utility_k is not reported
 quality_scale   DIVERSITY_METRICS_QUALITY_SCALE      ``noveltybench`` (1..10 thresholds) or ``raw``
@@ -39,6 +40,7 @@ from typing import Any
 
 DATA_DIR_ENV = "DIVERSITY_METRICS_DATA_DIR"
 JUDGE_ENV = "DIVERSITY_METRICS_JUDGE"
+JUDGE_OPTIONS_ENV = "DIVERSITY_METRICS_JUDGE_OPTIONS"
 STRATEGY_ENV = "DIVERSITY_METRICS_STRATEGY"
 REWARD_MODEL_ENV = "DIVERSITY_METRICS_REWARD_MODEL"
 QUALITY_SCALE_ENV = "DIVERSITY_METRICS_QUALITY_SCALE"
@@ -123,6 +125,7 @@ def load_docs(
     reward_model: str | None = None,
     quality_scale: str | None = None,
     patience: float | str | None = None,
+    judge_options: dict[str, Any] | str | None = None,
     **_other_metadata: Any,
 ) -> Any:
     """``custom_dataset`` of every task: the documents of ``source`` as a ``DatasetDict`` with split ``test``.
@@ -132,8 +135,9 @@ def load_docs(
     metadata keys (lm-eval adds ``version``, model arguments, ...) are ignored.
 
     Documents: math ``{id, question, answer}`` (answer as text: ``27.0`` becomes ``"27"``); NoveltyBench
-    ``{id, prompt}``. Every document also carries the resolved settings ``dm_judge``, ``dm_strategy``,
-    ``dm_reward_model`` (``""`` = none), ``dm_quality_scale`` and ``dm_patience``.
+    ``{id, prompt}``. Every document also carries the resolved settings ``dm_judge``, ``dm_judge_options``
+    (a JSON object as text), ``dm_strategy``, ``dm_reward_model`` (``""`` = none), ``dm_quality_scale`` and
+    ``dm_patience``.
 
     With a data folder, the file ``<data_dir>/<SOURCES[source].local_file>`` is read (the layout of
     NoveltyBench's ``data/`` and DARLING's math files: ``noveltybench/curated.jsonl``, ``math/aime24.jsonl``,
@@ -165,8 +169,15 @@ def load_docs(
     make = _math_doc if spec.kind == "math" else _noveltybench_doc
     docs = [make(row, i, where) for i, row in enumerate(rows)]
     settings = resolve_settings(
-        judge=judge, strategy=strategy, reward_model=reward_model, quality_scale=quality_scale, patience=patience
+        judge=judge,
+        strategy=strategy,
+        reward_model=reward_model,
+        quality_scale=quality_scale,
+        patience=patience,
+        judge_options=judge_options,
     )
+    if spec.kind == "noveltybench":  # a bad judge or option fails now, not after hours of generation
+        _judge(settings["dm_judge"], settings["dm_judge_options"])
     for doc in docs:
         doc.update(settings)
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
@@ -178,12 +189,18 @@ def resolve_settings(
     reward_model: str | None = None,
     quality_scale: str | None = None,
     patience: float | str | None = None,
+    judge_options: dict[str, Any] | str | None = None,
 ) -> dict[str, Any]:
     """The ``dm_*`` document columns: arguments, else environment variables, else defaults (checked).
+
+    ``judge_options`` (a dict, or its JSON text) go to ``get_judge``; they are stored as canonical JSON
+    text, since a dataset column cannot hold a free-form dict.
 
     Example:
         >>> resolve_settings(judge="unigram")["dm_judge"]
         'unigram'
+        >>> resolve_settings(judge="unigram", judge_options={"threshold": 0.3})["dm_judge_options"]
+        '{"threshold": 0.3}'
     """
     from diversity_metrics.strategies import check_strategy
 
@@ -208,11 +225,32 @@ def resolve_settings(
         raise ValueError(f"patience must be a number in (0, 1], got {raw_patience!r}")
     return {
         "dm_judge": judge_name,
+        "dm_judge_options": _judge_options_text(_setting(judge_options, JUDGE_OPTIONS_ENV, None)),
         "dm_strategy": strategy_name,
         "dm_reward_model": rm,
         "dm_quality_scale": scale,
         "dm_patience": p,
     }
+
+
+def _judge_options_text(value: Any) -> str:
+    """``judge_options`` as canonical JSON text of an object (``"{}"`` when unset)."""
+    if value is None or value == "":
+        return "{}"
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"judge_options must be a JSON object, got {value!r} ({exc.msg})") from None
+    if not isinstance(value, dict):
+        raise TypeError(f"judge_options must be a JSON object of get_judge options, got {type(value).__name__}")
+    bad = [k for k in value if not (isinstance(k, str) and k.isidentifier())]
+    if bad:
+        raise ValueError(f"judge_options keys must be option names, got {bad}")
+    try:
+        return json.dumps(value, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"judge_options must hold JSON values: {exc}") from None
 
 
 # ---------------------------------------------------------------------------------------- filter
@@ -234,11 +272,11 @@ def _samples(results: Sequence[Any]) -> list[str]:
 
 # ------------------------------------------------------------------------------------ NoveltyBench
 @functools.lru_cache(maxsize=4)
-def _judge(name: str) -> Any:
+def _judge(name: str, options: str = "{}") -> Any:
     from diversity_metrics import get_judge
 
     # loaded once per process: "default" is the engine's default judge, get_judge(None)
-    return get_judge(None if name == DEFAULT_JUDGE else name)
+    return get_judge(None if name == DEFAULT_JUDGE else name, **json.loads(options))
 
 
 @functools.lru_cache(maxsize=2)
@@ -260,7 +298,8 @@ def process_noveltybench(doc: dict[str, Any], results: Sequence[Any]) -> dict[st
 
     generations = _samples(results)
     prompt = doc["prompt"]
-    labels = partition(generations, prompt=prompt, judge=_judge(doc["dm_judge"]), strategy=doc["dm_strategy"])
+    judge = _judge(doc["dm_judge"], doc.get("dm_judge_options") or "{}")
+    labels = partition(generations, prompt=prompt, judge=judge, strategy=doc["dm_strategy"])
     out: dict[str, float] = {"distinct_k": float(distinct_k(labels))}
     if doc.get("dm_reward_model"):
         scorer = _reward_model(doc["dm_reward_model"])
