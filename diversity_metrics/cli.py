@@ -64,8 +64,8 @@ def parse_judge_options(items: Sequence[str]) -> dict[str, object]:
     for item in items:
         key, sep, value = item.partition("=")
         key = key.strip()
-        if not sep or not key.isidentifier():
-            raise ValueError(f"--judge-option must look like KEY=VALUE with KEY a name, got {item!r}")
+        if not sep:
+            raise ValueError(f"--judge-option must look like KEY=VALUE, got {item!r}")
         if key in options:
             raise ValueError(f"--judge-option {key} is given twice")
         try:

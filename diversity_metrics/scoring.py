@@ -11,7 +11,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -100,7 +99,9 @@ def score_groups(
 
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    options = dict(judge_options or {})
+    from diversity_metrics.judges import check_judge_options
+
+    options = check_judge_options(judge_options, json_values=True)
     if options and use_file_partitions:
         raise ValueError("judge_options cannot be used with use_file_partitions (no judge is run)")
     settings: dict[str, Any] = {
@@ -111,10 +112,6 @@ def score_groups(
         "patience": patience,
     }
     if options:
-        try:
-            json.dumps(options)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"judge_options must be JSON values (they are stored with each result): {exc}") from None
         settings["judge_options"] = options
     for rec in writer.records.values():
         old = rec.get("settings")

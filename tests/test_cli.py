@@ -150,5 +150,5 @@ def test_flat_file_with_quality_gets_utility(tmp_path):
 def test_score_file_judge_options_must_be_json_values(tmp_path):
     from diversity_metrics.scoring import score_file
 
-    with pytest.raises(TypeError, match="judge_options must be JSON values"):
+    with pytest.raises(TypeError, match="judge_options must hold JSON values"):
         score_file(example_path(), tmp_path / "o.jsonl", judge="unigram", judge_options={"threshold": object()})

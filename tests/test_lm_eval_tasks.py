@@ -377,7 +377,7 @@ def test_gpt4o_replay_default_judge_matches_partition(shared_dir: Path) -> None:
      ({"source": "aime24", "patience": 1.5}, ValueError, "patience must be"),
      ({"source": "aime24", "patience": "slow"}, ValueError, "patience must be"),
      ({"source": "aime24", "judge_options": "threshold=0.3"}, ValueError, "judge_options must be a JSON object"),
-     ({"source": "aime24", "judge_options": [0.3]}, TypeError, "judge_options must be a JSON object"),
+     ({"source": "aime24", "judge_options": [0.3]}, TypeError, "judge_options must be a mapping"),
      ({"source": "aime24", "judge_options": {"a b": 1}}, ValueError, "keys must be option names"),
      ({"source": "aime24", "judge_options": {"x": object()}}, TypeError, "must hold JSON values")],
 )  # fmt: skip

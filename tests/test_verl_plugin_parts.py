@@ -42,6 +42,8 @@ def tokenizer(tmp_path_factory):
         ({"diversity": "yes"}, TypeError, "diversity must be true or false"),
         ({"on_timeout": "ignore"}, ValueError, "on_timeout must be one of"),
         ({"val_splits": "test"}, TypeError, "val_splits must be a list"),
+        ({"judge_options": "threshold=0.3"}, TypeError, "reward_kwargs.judge_options must be a mapping"),
+        ({"judge_options": {"a b": 1}}, ValueError, "reward_kwargs.judge_options keys must be option names"),
     ],
 )
 def test_bad_options(kwargs, error, match):

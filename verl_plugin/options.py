@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from diversity_metrics.judges import check_judge_options
+
 __all__ = ["DarlingOptions", "QUALITY_SOURCES"]
 
 QUALITY_SOURCES = ("compute_score", "reward_router", "hf", "rm_scores")
@@ -93,8 +95,9 @@ class DarlingOptions:
             raise ValueError("reward_kwargs.quality='hf' needs reward_kwargs.quality_model_path (a local model folder)")
         if self.quality == "hf" and not self.diversity:
             raise ValueError("reward_kwargs.quality='hf' is scored in the rendezvous; it needs diversity=true")
-        if not isinstance(self.judge_options, dict):
-            raise TypeError(f"reward_kwargs.judge_options must be a mapping, got {type(self.judge_options).__name__}")
+        object.__setattr__(
+            self, "judge_options", check_judge_options(self.judge_options, name="reward_kwargs.judge_options")
+        )
         if isinstance(self.val_splits, str):
             raise TypeError("reward_kwargs.val_splits must be a list of split names, got a string")
         object.__setattr__(self, "val_splits", tuple(str(s) for s in self.val_splits))

@@ -29,13 +29,22 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from diversity_metrics.judges.base import EmbeddingJudge, Judge
 
-__all__ = ["Judge", "EmbeddingJudge", "get_judge", "list_judges", "resolve_judge", "check_judge_spec", "DEFAULT_JUDGE"]
+__all__ = [
+    "Judge",
+    "EmbeddingJudge",
+    "get_judge",
+    "list_judges",
+    "resolve_judge",
+    "check_judge_spec",
+    "check_judge_options",
+    "DEFAULT_JUDGE",
+]
 
 DEFAULT_JUDGE = "learned"
 _DEFAULT_DIR = Path(__file__).resolve().parent / "default"
@@ -263,6 +272,30 @@ def check_judge_spec(judge: object) -> None:
         f"unknown judge {name!r}: expected one of {list_judges()} (aliases: {sorted(_ALIASES)}) "
         "or an existing local folder"
     )
+
+
+def check_judge_options(options: object, *, name: str = "judge_options", json_values: bool = False) -> dict[str, Any]:
+    """``options`` for :func:`get_judge` as a dict (``None`` -> ``{}``), with option-name keys.
+
+    ``json_values=True`` also requires JSON values, for options that are stored with results.
+
+    Example:
+        >>> check_judge_options({"threshold": 0.25}, json_values=True)
+        {'threshold': 0.25}
+    """
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise TypeError(f"{name} must be a mapping of get_judge options, got {type(options).__name__}")
+    bad = [k for k in options if not (isinstance(k, str) and k.isidentifier())]
+    if bad:
+        raise ValueError(f"{name} keys must be option names, got {bad}")
+    if json_values:
+        try:
+            json.dumps(dict(options))
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must hold JSON values (they are stored with the results): {exc}") from None
+    return dict(options)
 
 
 def resolve_judge(judge: str | os.PathLike[str] | Judge | None) -> Judge:

@@ -234,23 +234,15 @@ def resolve_settings(
 
 
 def _judge_options_text(value: Any) -> str:
-    """``judge_options`` as canonical JSON text of an object (``"{}"`` when unset)."""
-    if value is None or value == "":
-        return "{}"
+    """``judge_options`` (a mapping or its JSON text) as canonical JSON text (``"{}"`` when unset)."""
+    from diversity_metrics.judges import check_judge_options
+
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = json.loads(value) if value.strip() else None
         except json.JSONDecodeError as exc:
             raise ValueError(f"judge_options must be a JSON object, got {value!r} ({exc.msg})") from None
-    if not isinstance(value, dict):
-        raise TypeError(f"judge_options must be a JSON object of get_judge options, got {type(value).__name__}")
-    bad = [k for k in value if not (isinstance(k, str) and k.isidentifier())]
-    if bad:
-        raise ValueError(f"judge_options keys must be option names, got {bad}")
-    try:
-        return json.dumps(value, sort_keys=True)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"judge_options must hold JSON values: {exc}") from None
+    return json.dumps(check_judge_options(value, json_values=True), sort_keys=True)
 
 
 # ---------------------------------------------------------------------------------------- filter
