@@ -33,7 +33,7 @@ Ties (equal scores, e.g. 0/1 judges) are broken by index in ``clique`` and ``ave
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator
 
 import numpy as np
 
