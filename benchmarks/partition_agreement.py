@@ -18,6 +18,10 @@ Usage:
     python benchmarks/partition_agreement.py --strategy transitive --judges unigram,embedding
     python benchmarks/partition_agreement.py --calibrate
     python benchmarks/partition_agreement.py --judges learned --option learned.threshold=0.2
+    python benchmarks/partition_agreement.py --judges learned@darling,learned@noveltybench --short-rule noveltybench
+
+``learned@POINT`` is the shipped learned judge at a named operating point (darling = the default, human,
+noveltybench); the points share one embedding per response.
 """
 
 from __future__ import annotations
@@ -31,7 +35,10 @@ from pathlib import Path
 import numpy as np
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "noveltybench"
-DEFAULT_JUDGES = ("exact", "normalized", "unigram", "bleu", "embedding", "learned")
+DEFAULT_JUDGES = (
+    "exact", "normalized", "unigram", "bleu", "embedding", "learned@darling", "learned@human", "learned@noveltybench"
+)
+_MEMO: dict[str, object] = {}  # the loaded learned judge and its embedding rows, shared by its operating points
 
 
 def load(system: str) -> list[dict]:
@@ -55,8 +62,25 @@ def parse_options(items: list[str]) -> dict[str, dict[str, object]]:
     return out
 
 
+def make_learned(point: str):
+    """The shipped learned judge at a named operating point (``learned@human``); all points share one encoder
+    and one embedding per text (the pair scores do not depend on the threshold)."""
+    from diversity_metrics.judges.learned import LearnedJudge
+    from diversity_metrics.training.operating_points import memoised
+
+    if "base" not in _MEMO:
+        _MEMO["base"] = LearnedJudge.load(device="cpu")
+    base = _MEMO["base"]
+    judge = memoised(base, _MEMO.setdefault("rows", {}), threshold=base.config["operating_points"][point])
+    judge.operating_point = point
+    return judge
+
+
 def make_judge(name: str, extra: dict[str, object] | None = None):
     from diversity_metrics import get_judge
+
+    if name.startswith("learned@"):
+        return make_learned(name.partition("@")[2])
 
     options = {"device": "cpu"} if name in ("embedding", "learned") else {}
     options.update(extra or {})
@@ -78,7 +102,7 @@ def agreement(args: argparse.Namespace) -> None:
         judge = make_judge(name, args.judge_options.get(name))
         if judge is not None:
             judges[name] = judge
-    print(f"strategy={args.strategy} short_rule={not args.no_short_rule} machine: {args.machine}")
+    print(f"strategy={args.strategy} short_rule={args.short_rule} machine: {args.machine}")
     for name, judge in judges.items():
         print(f"  {name}: {judge!r}")
     header = f"{'system':8s} {'judge':12s} {'mean ARI':>9s} {'Spearman':>9s} {'classes':>8s} {'official':>9s} {'time s':>7s}"
@@ -93,7 +117,7 @@ def agreement(args: argparse.Namespace) -> None:
         for name, judge in judges.items():
             t0 = time.perf_counter()
             ours = partition_batch(
-                groups, prompts=prompts, judge=judge, strategy=args.strategy, short_rule=not args.no_short_rule
+                groups, prompts=prompts, judge=judge, strategy=args.strategy, short_rule=args.short_rule
             )
             elapsed = time.perf_counter() - t0
             ari = np.mean([adjusted_rand_score(o, p) for o, p in zip(official, ours)])
@@ -134,7 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--judges", default=",".join(DEFAULT_JUDGES))
     parser.add_argument("--strategy", default="greedy")
-    parser.add_argument("--no-short-rule", action="store_true")
+    parser.add_argument("--short-rule", default="normalized", choices=("normalized", "noveltybench", "off"))
     parser.add_argument("--limit", type=int, default=None, help="first N prompts of each system")
     parser.add_argument("--calibrate", action="store_true", help="also calibrate thresholds on the human pairs")
     parser.add_argument(

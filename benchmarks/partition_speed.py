@@ -83,9 +83,9 @@ def time_judge(name: str, groups: list[list[str]], device: str) -> tuple[float, 
     from diversity_metrics import get_judge, partition_batch
 
     judge = get_judge(name, device=device)
-    partition_batch([groups[0][:2]], judge=judge, strategy="transitive", short_rule=False)  # warm-up
+    partition_batch([groups[0][:2]], judge=judge, strategy="transitive", short_rule="off")  # warm-up
     t0 = time.perf_counter()
-    partition_batch(groups, judge=judge, strategy="transitive", short_rule=False)
+    partition_batch(groups, judge=judge, strategy="transitive", short_rule="off")
     return time.perf_counter() - t0, sum(len(g) for g in groups)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # public name -> submodule that defines it
 _EXPORTS: dict[str, str] = {
@@ -44,9 +44,17 @@ _EXPORTS: dict[str, str] = {
     # partitioning engine
     "partition": "diversity_metrics.partitioning",
     "partition_batch": "diversity_metrics.partitioning",
+    "Partitioner": "diversity_metrics.partitioner",
+    "PartitionSpec": "diversity_metrics.partitioner",
+    "clear_judge_cache": "diversity_metrics.partitioner",
     "get_judge": "diversity_metrics.judges",
     "list_judges": "diversity_metrics.judges",
+    "describe_judges": "diversity_metrics.judges",
     "Judge": "diversity_metrics.judges.base",
+    "SetJudge": "diversity_metrics.judges.base",
+    # group rewards for trainers
+    "RewardSpec": "diversity_metrics.reward",
+    "group_rewards": "diversity_metrics.reward",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -66,8 +74,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from diversity_metrics.judges import get_judge, list_judges
-    from diversity_metrics.judges.base import Judge
+    from diversity_metrics.judges import describe_judges, get_judge, list_judges
+    from diversity_metrics.judges.base import Judge, SetJudge
     from diversity_metrics.metrics.darling import darling_diversity, darling_reward
     from diversity_metrics.metrics.embedding import mean_pairwise_cosine_distance, vendi_score
     from diversity_metrics.metrics.estimators import (
@@ -84,5 +92,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         semantic_entropy,
         utility_k,
     )
+    from diversity_metrics.partitioner import PartitionSpec, Partitioner, clear_judge_cache
     from diversity_metrics.partitioning import partition, partition_batch
     from diversity_metrics.quality import RewardModelScorer, noveltybench_quality_score
+    from diversity_metrics.reward import RewardSpec, group_rewards

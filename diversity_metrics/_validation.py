@@ -85,3 +85,48 @@ def as_texts(texts: Any, name: str = "texts", *, allow_empty: bool = False) -> l
     if not items and not allow_empty:
         raise ValueError(f"{name} is empty: a group needs at least one text")
     return items
+
+
+def check_number(
+    value: Any,
+    name: str,
+    *,
+    integer: bool = False,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> Any:
+    """Return ``value`` as a Python ``float`` (or ``int`` with ``integer=True``) after checking it.
+
+    A non-number (a string, a bool, None) is a ``TypeError``; NaN, infinity or a value outside
+    ``[low, high]`` (open ends with ``low_open`` / ``high_open``) is a ``ValueError``. Every scalar
+    argument of the public API goes through here, so each kind of mistake gets the same exception type.
+
+    Example:
+        >>> check_number(0.8, "patience", low=0, high=1, low_open=True)
+        0.8
+        >>> check_number("0.8", "patience")
+        Traceback (most recent call last):
+        ...
+        TypeError: patience must be a number, got str '0.8'
+    """
+    import math
+    from numbers import Integral, Real
+
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be {kind}, got {type(value).__name__} {value!r}")
+    if integer:
+        if not isinstance(value, Integral):
+            raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+        out: Any = int(value)
+    else:
+        out = float(value)
+        if not math.isfinite(out):
+            raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if low is not None and (out < low or (low_open and out == low)):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
+    if high is not None and (out > high or (high_open and out == high)):
+        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}")
+    return out

@@ -36,31 +36,57 @@ class InputFormatError(ValueError):
 
 @dataclass
 class Group:
-    """The generations for one prompt, with an optional stored partition and per-generation quality."""
+    """The generations for one prompt, with an optional stored partition and per-generation quality.
+
+    The one group record of the package: score files (:func:`load_groups`) and the trainer integrations
+    (verl's rendezvous collects a uid's rollouts into one) use it. ``qualities`` entries may be ``None``
+    while a quality is still to be computed; ``chats`` holds each generation's conversation when known.
+    """
 
     id: str
     prompt: str | None
     generations: list[str]
     partition: list[int] | None = None
-    qualities: list[float] | None = None
+    qualities: list[float | None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    chats: list[Any] = field(default_factory=list)
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line_number, object)`` for each non-blank line; malformed lines raise InputFormatError."""
+    """Yield ``(line_number, object)`` for each non-blank line; malformed lines raise InputFormatError.
+
+    Malformed means: not UTF-8, not JSON, nested too deeply for the parser, holding a lone surrogate
+    (``"\\ud800"``, which no UTF-8 output can hold), or not a JSON object. The message names ``file:line``.
+    """
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"input file not found: {p}")
-    with p.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    with p.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputFormatError(
+                    f"{p}:{lineno}: not valid UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})"
+                ) from None
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InputFormatError(f"{p}:{lineno}: not valid JSON ({exc.msg})") from None
+            except RecursionError:
+                raise InputFormatError(f"{p}:{lineno}: JSON nested too deeply to read") from None
             if not isinstance(obj, dict):
                 raise InputFormatError(f"{p}:{lineno}: expected a JSON object, got {type(obj).__name__}")
+            try:
+                json.dumps(obj, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                raise InputFormatError(
+                    f"{p}:{lineno}: holds a lone surrogate escape (e.g. \\ud800): not valid Unicode text"
+                ) from None
+            except RecursionError:
+                raise InputFormatError(f"{p}:{lineno}: JSON nested too deeply to read") from None
             yield lineno, obj
 
 
@@ -78,6 +104,7 @@ def load_groups(path: str | os.PathLike[str]) -> list[Group]:
     """
     groups: dict[str, Group] = {}
     flat_quality: dict[str, list[float | None]] = {}
+    first_line: dict[str, int] = {}
     layout: str | None = None
     for lineno, obj in read_jsonl(path):
         where = f"{path}:{lineno}"
@@ -120,6 +147,12 @@ def load_groups(path: str | os.PathLike[str]) -> list[Group]:
             gid = str(obj["id"]) if "id" in obj else prompt
             if gid is None:
                 raise InputFormatError(f"{where}: a one-response-a-line record needs an 'id' or a 'prompt' to group by")
+            if gid in groups and groups[gid].prompt != prompt:
+                raise InputFormatError(
+                    f"{where}: id {gid!r} has prompt {prompt!r} here but {groups[gid].prompt!r} at line "
+                    f"{first_line[gid]}: one id must keep one prompt"
+                )
+            first_line.setdefault(gid, lineno)
             group = groups.setdefault(gid, Group(gid, prompt, []))
             group.generations.append(text)
             qkey = _first_key(obj, FLAT_QUALITY_KEYS)
@@ -143,33 +176,69 @@ class ResultWriter:
 
     With ``resume=True`` the ids already in ``path`` are skipped (see :attr:`done`); a partial last line left by
     a crash is dropped. With ``resume=False`` the file is started afresh.
+
+    The output is locked (``fcntl.flock`` on the file itself, where the platform has it) for as long as the
+    writer is open: a second run writing the same output fails at once instead of interleaving lines.
+    ``path`` must be a regular file or not exist (a folder or a device such as ``/dev/full`` is refused).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, resume: bool = True) -> None:
         self.path = Path(path)
+        if self.path.exists() and not self.path.is_file():
+            kind = "a folder" if self.path.is_dir() else "not a regular file"
+            raise ValueError(f"output {self.path} is {kind}; give a file name for the results")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.records: dict[str, dict[str, Any]] = {}
-        if resume and self.path.exists():
-            self._load_existing()
-        else:
-            self.path.write_text("", encoding="utf-8")
-        self._fh = self.path.open("a", encoding="utf-8")
+        self._fh = self.path.open("a+", encoding="utf-8")
+        try:
+            self._lock()
+            if resume:
+                self._load_existing()
+            else:
+                self._fh.truncate(0)
+        except BaseException:
+            self._fh.close()
+            raise
+
+    def _lock(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no advisory lock
+            return
+        try:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(
+                f"another run is writing {self.path} (it holds the file's lock); wait for it to finish or choose "
+                "another --output"
+            ) from None
 
     def _load_existing(self) -> None:
-        raw = self.path.read_text(encoding="utf-8")
+        self._fh.seek(0)
+        raw = self._fh.read()
         lines = raw.split("\n")
         complete, tail = lines[:-1], lines[-1]
         good: list[str] = []
-        for line in complete + ([tail] if tail.strip() else []):
+        for lineno, line in enumerate(complete + ([tail] if tail.strip() else []), start=1):
             if not line.strip():
                 continue
             try:
                 rec = json.loads(line)
             except json.JSONDecodeError:
                 break  # a line cut short by an interruption: recompute from here
+            except RecursionError:
+                raise ValueError(f"{self.path}:{lineno}: is not a results file (JSON nested too deeply)") from None
+            if not isinstance(rec, dict) or "id" not in rec:
+                raise ValueError(
+                    f"{self.path}:{lineno}: is not a result record (no 'id'); this file is not a results file of "
+                    "`diversity-metrics score`: pass --no-resume to overwrite it, or choose another --output"
+                )
             self.records[str(rec["id"])] = rec
             good.append(line)
-        self.path.write_text("".join(line + "\n" for line in good), encoding="utf-8")
+        self._fh.seek(0)
+        self._fh.truncate(0)
+        self._fh.write("".join(line + "\n" for line in good))
+        self._fh.flush()
 
     @property
     def done(self) -> set[str]:
@@ -184,7 +253,7 @@ class ResultWriter:
         self.records[str(record["id"])] = record
 
     def close(self) -> None:
-        self._fh.close()
+        self._fh.close()  # releases the lock
 
     def __enter__(self) -> ResultWriter:
         return self

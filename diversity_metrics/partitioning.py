@@ -1,22 +1,18 @@
 """The partitioning engine: responses -> classes of functionally equivalent responses.
 
-:func:`partition` handles one prompt, :func:`partition_batch` many at once. The engine
+:func:`partition` handles one prompt, :func:`partition_batch` many at once; both are the keyword form of
+:class:`diversity_metrics.Partitioner` (the one configured engine every front-end uses) and reuse a cached
+judge. The engine
 
 1. de-duplicates each group (identical texts always share a class and are never sent to the judge),
 2. runs the chosen strategy (:mod:`diversity_metrics.strategies`) for every group in lock-step: each round
    collects the pairs that all groups need, drops pairs already judged (the same unordered pair of texts
-   is scored once per batch, whichever group asks), decides short pairs by the short-response rule, and
-   sends the rest to the judge in chunks of ``batch_size`` pairs,
+   is scored once per batch, whichever group asks), lets the short-response rule decide short pairs
+   (:mod:`diversity_metrics.judges.short_rule`, a judge wrapper), and sends the rest to the judge in
+   chunks of ``batch_size`` pairs,
 3. for an :class:`~diversity_metrics.judges.base.EmbeddingJudge`, embeds every distinct text of the batch
-   once and scores pairs from the cached embeddings.
-
-Short-response rule (NoveltyBench ``maybe_test_equality``; DARLING's reward uses the same): when both
-responses have at most 5 whitespace-separated words, they are equivalent iff
-
-    2 * |set(words_a) & set(words_b)| >= max(len(words_a), len(words_b))      (words lower-cased)
-
-and the judge is not called. On by default (``short_rule=True``). NoveltyBench applies it only with its
-classifier; pass ``short_rule=False`` to reproduce its ``unigram`` partitions exactly.
+   once and scores pairs from the cached embeddings,
+4. for a :class:`~diversity_metrics.judges.base.SetJudge` (one call per whole group), skips the strategy.
 
 References: NoveltyBench (Zhang et al., 2025, arXiv 2504.05228), DARLING (Li et al., 2025, arXiv 2509.02534).
 """
@@ -25,40 +21,34 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from diversity_metrics._validation import as_texts
-from diversity_metrics.judges import check_judge_spec, get_judge
-from diversity_metrics.judges.base import EmbeddingJudge, Judge
-from diversity_metrics.strategies import canonical, check_strategy, make_strategy
+from diversity_metrics.judges.base import EmbeddingJudge, Judge, SetJudge
+from diversity_metrics.judges.short_rule import SHORT_RESPONSE_WORDS, ShortRuleJudge, short_rule_decision
+from diversity_metrics.strategies import canonical, make_strategy
+
+if TYPE_CHECKING:
+    from diversity_metrics.partitioner import Partitioner
 
 __all__ = ["partition", "partition_batch", "short_response_equivalent", "SHORT_RESPONSE_WORDS"]
 
-SHORT_RESPONSE_WORDS = 5
-JudgeLike = str | os.PathLike[str] | Judge | None
+JudgeLike = str | os.PathLike[str] | Judge | SetJudge | None
+_MAX_CACHED_PAIRS = 1 << 20  # judged pairs kept between strategy rounds (about 100 MB)
 
 
 def short_response_equivalent(a: str, b: str) -> bool | None:
-    """NoveltyBench's short-response rule: a decision when both texts have <= 5 words, else ``None``.
-
-    ``2 * |shared lower-cased words| >= max word count``; two empty strings are equivalent.
+    """NoveltyBench's exact short-response rule (``short_rule="noveltybench"``); ``None`` for long pairs.
 
     Example:
         >>> short_response_equivalent("Blue", "blue")
         True
-        >>> short_response_equivalent("Red", "Deep blue") is False
-        True
-        >>> short_response_equivalent("one two three four five six", "one") is None
-        True
+        >>> short_response_equivalent("Blue", "Blue.")  # punctuation is part of a word here
+        False
     """
-    words_a = a.strip().lower().split()
-    words_b = b.strip().lower().split()
-    longest = max(len(words_a), len(words_b))
-    if longest > SHORT_RESPONSE_WORDS:
-        return None
-    return 2 * len(set(words_a) & set(words_b)) >= longest
+    return short_rule_decision(a, b, "noveltybench")
 
 
 def _check_groups(groups: Any) -> list[list[str]]:
@@ -103,10 +93,10 @@ def _check_scores(scores: Any, n: int, judge: Judge) -> np.ndarray:
 class _Scorer:
     """Judge calls with a per-batch cache keyed by unordered text-id pair (and prompt if the judge uses it)."""
 
-    def __init__(self, judge: Judge, texts: list[str], short_rule: bool, batch_size: int, bar: Any) -> None:
-        self.judge = judge
+    def __init__(self, judge: Judge, texts: list[str], batch_size: int, bar: Any) -> None:
+        self.rule = judge if isinstance(judge, ShortRuleJudge) else None
+        self.judge = judge.inner if isinstance(judge, ShortRuleJudge) else judge
         self.texts = texts
-        self.short_rule = short_rule
         self.batch_size = batch_size
         self.bar = bar
         self.cache: dict[tuple[str | None, int, int], tuple[float, bool]] = {}
@@ -125,8 +115,8 @@ class _Scorer:
             k = self.key(prompt, a, b)
             if k in self.cache or k in todo:
                 continue
-            if self.short_rule:
-                rule = short_response_equivalent(self.texts[a], self.texts[b])
+            if self.rule is not None:
+                rule = self.rule.decide(self.texts[a], self.texts[b])
                 if rule is not None:
                     self.cache[k] = (1.0 if rule else 0.0, rule)
                     continue
@@ -177,46 +167,19 @@ class _Scorer:
             self.embeddings.append(emb)
 
 
-def partition_batch(
+def run_engine(
     groups: Sequence[Sequence[str]],
+    prompts: Sequence[str | None] | None,
+    partitioner: Partitioner,
     *,
-    prompts: Sequence[str | None] | None = None,
-    judge: JudgeLike = None,
-    strategy: str = "greedy",
-    short_rule: bool = True,
-    batch_size: int = 1024,
     show_progress: bool = False,
 ) -> list[list[int]]:
-    """Partition many groups of responses (one group per prompt) with shared, batched judge calls.
-
-    Returns, per group, canonical class ids (numbered by first appearance: 0, 1, 2, ...). Identical
-    texts share a class without a judge call; a group of one response is ``[0]``; no groups gives ``[]``.
-
-    Args:
-        groups: one list of response strings per prompt (each non-empty).
-        prompts: one prompt (or None) per group; passed to judges whose scores depend on it.
-        judge: ``None`` (the package default judge), a registry name, a folder, or a
-            :class:`~diversity_metrics.judges.base.Judge`; see :func:`diversity_metrics.get_judge`.
-        strategy: ``"greedy"`` (NoveltyBench), ``"transitive"`` (DARLING), ``"clique"`` or ``"average"``.
-        short_rule: decide pairs of responses with <= 5 words each by shared-word overlap (see module doc).
-        batch_size: maximum number of pairs per judge call (and texts per embedding call).
-        show_progress: show a tqdm progress bar counting judged pairs.
-
-    Example:
-        >>> partition_batch([["Paris", "paris", "Rome"], ["yes"]], judge="exact", strategy="transitive")
-        [[0, 0, 1], [0]]
-        >>> partition_batch([["Paris", "paris", "Rome"]], judge="exact", short_rule=False)
-        [[0, 1, 2]]
-    """
-    strategy = check_strategy(strategy)
-    if not isinstance(short_rule, bool):
-        raise TypeError(f"short_rule must be True or False, got {type(short_rule).__name__}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    """Partition ``groups`` with a configured :class:`~diversity_metrics.Partitioner` (the engine proper)."""
     checked = _check_groups(groups)
     prompt_list = _check_prompts(prompts, len(checked))
     if not checked:
         return []
+    spec = partitioner.spec
 
     text_id: dict[str, int] = {}
     uniques: list[list[int]] = []
@@ -232,18 +195,33 @@ def partition_batch(
     texts = list(text_id)
 
     results: list[list[int] | None] = [None] * len(checked)
+
+    def finish(g: int, local_labels: Sequence[int]) -> None:
+        results[g] = canonical([int(local_labels[k]) for k in inverse[g]])
+
+    need_judge = [g for g, u in enumerate(uniques) if len(u) > 1]
+    for g, u in enumerate(uniques):
+        if len(u) <= 1:
+            finish(g, [0] * len(u))
+    if not need_judge:
+        return [r for r in results if r is not None]
+    judge_obj = partitioner.engine_judge()
+    if isinstance(judge_obj, SetJudge):
+        sub = [[texts[i] for i in uniques[g]] for g in need_judge]
+        labels = judge_obj.partition_groups(sub, [prompt_list[g] for g in need_judge])
+        if not isinstance(labels, list) or len(labels) != len(sub):
+            raise ValueError(f"judge {judge_obj!r} returned {type(labels).__name__} for {len(sub)} groups")
+        for g, group_texts, lab in zip(need_judge, sub, labels):
+            if len(lab) != len(group_texts) or any(isinstance(x, bool) or int(x) != x or x < 0 for x in lab):
+                raise ValueError(f"judge {judge_obj!r} returned labels {lab!r} for a group of {len(group_texts)}")
+            finish(g, lab)
+        return [r for r in results if r is not None]
+
+    threshold = judge_obj.threshold
     gens: dict[int, Any] = {}
     pending: dict[int, list[tuple[int, int]]] = {}
-    need_judge = any(len(u) > 1 for u in uniques)
-    check_judge_spec(judge)
-    judge_obj = get_judge(judge) if need_judge else None
-    threshold = judge_obj.threshold if judge_obj is not None else 0.5
-
-    def finish(g: int, local_labels: list[int]) -> None:
-        results[g] = canonical([local_labels[k] for k in inverse[g]])
-
-    for g, uids in enumerate(uniques):
-        gen = make_strategy(strategy, len(uids), threshold)
+    for g in need_judge:
+        gen = make_strategy(spec.strategy, len(uniques[g]), threshold)
         try:
             pending[g] = next(gen)
             gens[g] = gen
@@ -253,9 +231,8 @@ def partition_batch(
     if pending:
         from tqdm.auto import tqdm
 
-        assert judge_obj is not None
         with tqdm(total=0, unit="pair", desc="partition", disable=not show_progress) as bar:
-            scorer = _Scorer(judge_obj, texts, short_rule, int(batch_size), bar)
+            scorer = _Scorer(judge_obj, texts, int(spec.batch_size), bar)
             while pending:
                 scorer.judge_round(
                     [(prompt_list[g], uniques[g][i], uniques[g][j]) for g, req in pending.items() for i, j in req]
@@ -269,7 +246,56 @@ def partition_batch(
                     except StopIteration as stop:
                         finish(g, stop.value)
                         del pending[g]
+                if len(scorer.cache) > _MAX_CACHED_PAIRS:
+                    scorer.cache.clear()  # bounded memory: a pair asked again later is judged again
     return [r for r in results if r is not None]
+
+
+def partition_batch(
+    groups: Sequence[Sequence[str]],
+    *,
+    prompts: Sequence[str | None] | None = None,
+    judge: JudgeLike = None,
+    judge_options: dict[str, Any] | None = None,
+    strategy: str = "greedy",
+    short_rule: str | bool = "normalized",
+    device: str | None = None,
+    batch_size: int = 1024,
+    show_progress: bool = False,
+) -> list[list[int]]:
+    """Partition many groups of responses (one group per prompt) with shared, batched judge calls.
+
+    Returns, per group, canonical class ids (numbered by first appearance: 0, 1, 2, ...). Identical
+    texts share a class without a judge call; a group of one response is ``[0]``; no groups gives ``[]``.
+    The keyword form of ``Partitioner(...).partition_batch(groups)``; a judge given by name is built once
+    and cached (see :mod:`diversity_metrics.partitioner`).
+
+    Args:
+        groups: one list of response strings per prompt (each non-empty).
+        prompts: one prompt (or None) per group; passed to judges whose scores depend on it.
+        judge: ``None`` (the package default judge), a registry name, a folder, or a judge instance;
+            see :func:`diversity_metrics.get_judge`.
+        judge_options: options for the judge (checked against its declared options).
+        strategy: ``"greedy"`` (NoveltyBench), ``"transitive"`` (DARLING), ``"clique"`` or ``"average"``.
+        short_rule: ``"normalized"`` (default), ``"noveltybench"`` or ``"off"``: how pairs of responses with
+            <= 5 words each are decided (:mod:`diversity_metrics.judges.short_rule`).
+        device: the judge's device, for judges that run a model.
+        batch_size: maximum number of pairs per judge call (and texts per embedding call).
+        show_progress: show a tqdm progress bar counting judged pairs.
+
+    Example:
+        >>> partition_batch([["Paris", "paris", "Rome"], ["yes"]], judge="exact", strategy="transitive")
+        [[0, 0, 1], [0]]
+        >>> partition_batch([["Paris", "paris", "Rome"]], judge="exact", short_rule="off")
+        [[0, 1, 2]]
+    """
+    from diversity_metrics.partitioner import Partitioner
+
+    partitioner = Partitioner(
+        judge=judge, judge_options=judge_options, strategy=strategy, short_rule=short_rule, device=device,
+        batch_size=batch_size,
+    )
+    return partitioner.partition_batch(groups, prompts=prompts, show_progress=show_progress)
 
 
 def partition(
@@ -277,21 +303,29 @@ def partition(
     *,
     prompt: str | None = None,
     judge: JudgeLike = None,
+    judge_options: dict[str, Any] | None = None,
     strategy: str = "greedy",
-    short_rule: bool = True,
+    short_rule: str | bool = "normalized",
+    device: str | None = None,
 ) -> list[int]:
     """Partition the responses to one prompt into classes of functionally equivalent responses.
 
     Returns canonical class ids in first-appearance order; ``distinct = max(ids) + 1``. See
-    :func:`partition_batch` for the arguments and the module docstring for the short-response rule.
+    :func:`partition_batch` for the arguments. A judge named here is built once and reused by later calls
+    (:func:`diversity_metrics.partitioner.clear_judge_cache` frees it).
 
     Example:
-        >>> partition(["Blue.", "blue", "A deep red colour"], judge="normalized", short_rule=False)
+        >>> partition(["Blue.", "blue", "A deep red colour"], judge="normalized", short_rule="off")
         [0, 0, 1]
-        >>> partition(["Blue.", "blue", "A deep red colour"], judge="normalized")  # the short rule decides
+        >>> partition(["Blue.", "blue", "A deep red colour"], judge="exact")  # the short rule merges Blue.
+        [0, 0, 1]
+        >>> partition(["Blue.", "blue", "A deep red colour"], judge="exact", short_rule="noveltybench")
         [0, 1, 2]
     """
     texts = as_texts(responses, "responses")
     if prompt is not None and not isinstance(prompt, str):
         raise TypeError(f"prompt must be a str or None, got {type(prompt).__name__}")
-    return partition_batch([texts], prompts=[prompt], judge=judge, strategy=strategy, short_rule=short_rule)[0]
+    return partition_batch(
+        [texts], prompts=[prompt], judge=judge, judge_options=judge_options, strategy=strategy,
+        short_rule=short_rule, device=device,
+    )[0]

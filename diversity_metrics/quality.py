@@ -78,22 +78,35 @@ def noveltybench_quality_score(raw_reward: float | Sequence[float] | np.ndarray)
 class RewardModelScorer:
     """Scores (prompt, response) pairs with any Hugging Face sequence-classification reward model.
 
-    Each response is scored as the conversation ``[user: prompt, assistant: response]`` rendered by the
-    tokenizer's chat template (NoveltyBench's protocol); a tokenizer without a chat template gets the pair
-    ``(prompt, response)`` as a text pair. The raw reward is ``logits[:, 0]`` (reward models have one label).
-    Map it to NoveltyBench's 1..10 scale with :func:`noveltybench_quality_score` (``scale="noveltybench"``
-    in :meth:`quality`) when the model is the one those thresholds were fitted for.
+    The one reward-model scorer of the package: lm-eval's ``utility_k`` and the verl plug-in's ``quality=hf``
+    (:class:`verl_plugin.quality.HFRewardModel`) both use it.
+
+    Input: each response is scored as the conversation ``[user: prompt, assistant: response]`` (or, with
+    ``chats``, that response's own chat history followed by ``assistant: response``) rendered by the
+    tokenizer's chat template (NoveltyBench's protocol; the template's text is the whole input, no special
+    tokens added); a tokenizer without a chat template gets the pair ``(prompt, response)`` as a text pair.
+
+    Which logit: the raw reward is ``logits[:, logit_index]``. A reward model has one output label, and
+    then ``logit_index`` defaults to 0 (the same as ``logits[:, -1]``). A model with more labels is refused
+    unless ``logit_index`` says which one is the reward -- nothing is guessed.
+
+    Device and dtype follow :mod:`diversity_metrics._device`: CUDA when available, and bfloat16 (float16
+    where the GPU has no bfloat16) on CUDA, float32 on CPU unless ``dtype`` says otherwise. Decoder reward
+    models without a pad token get the EOS token as pad (they find the last real token through it).
+
+    Map the raw reward to NoveltyBench's 1..10 scale with :func:`noveltybench_quality_score`
+    (``scale="noveltybench"`` in :meth:`quality`) when the model is the one those thresholds were fitted for.
 
     Nothing is downloaded unless ``model`` is a hub id that is not cached; a local folder loads offline.
     Weights load through safetensors when the folder has them; ``trust_remote_code`` is off by default.
 
     Args:
         model: a local folder or a hub id of an ``AutoModelForSequenceClassification`` checkpoint.
-        device: torch device string; default ``"cuda"`` when available else ``"cpu"``.
-        dtype: torch dtype name (``"bfloat16"``, ``"float32"``, ...) or ``"auto"``; default float32 on CPU,
-            bfloat16 on GPU.
+        device: ``None``/``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
+        dtype: ``None``/``"auto"`` (see above), ``"float32"``, ``"float16"`` or ``"bfloat16"``.
         batch_size: responses per forward pass (>= 1).
         max_length: tokens per conversation (longer ones are truncated); default the tokenizer's limit.
+        logit_index: which output is the reward; required when the model has more than one label.
         trust_remote_code: passed to ``from_pretrained``.
 
     Example:
@@ -110,6 +123,7 @@ class RewardModelScorer:
         dtype: str | None = None,
         batch_size: int = 8,
         max_length: int | None = None,
+        logit_index: int | None = None,
         trust_remote_code: bool = False,
     ) -> None:
         if not isinstance(model, (str, os.PathLike)) or not str(model).strip():
@@ -118,29 +132,37 @@ class RewardModelScorer:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 2):
             raise ValueError(f"max_length must be an integer >= 2 or None, got {max_length!r}")
-        import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        if logit_index is not None and (isinstance(logit_index, bool) or not isinstance(logit_index, int)):
+            raise TypeError(f"logit_index must be an integer or None, got {type(logit_index).__name__}")
+        from diversity_metrics._device import resolve_device, resolve_dtype
+        from diversity_metrics._extras import require
 
+        transformers = require("transformers", extra="judges", feature="the reward-model scorer")
         path = str(Path(model).expanduser()) if str(model).startswith("~") else str(model)
         looks_local = Path(path).is_absolute() or path.startswith((".", "~")) or isinstance(model, os.PathLike)
         if looks_local and not Path(path).is_dir():
             raise ValueError(f"model path {path!r} is not a folder holding a reward model")
         self.model_name = path
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        if dtype is None:
-            torch_dtype: Any = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
-        elif dtype == "auto":
-            torch_dtype = "auto"
-        else:
-            torch_dtype = getattr(torch, dtype, None)
-            if not isinstance(torch_dtype, torch.dtype):
-                raise ValueError(f"dtype must be a torch dtype name such as 'bfloat16' or 'auto', got {dtype!r}")
+        dev = resolve_device(device)
+        torch_dtype = resolve_dtype("auto" if dtype is None else dtype, dev)
+        self.device = str(dev)
         self.batch_size = batch_size
-        self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-        self.model = AutoModelForSequenceClassification.from_pretrained(
+        self.tokenizer = transformers.AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+        self.model = transformers.AutoModelForSequenceClassification.from_pretrained(
             path, dtype=torch_dtype, trust_remote_code=trust_remote_code
         ).to(self.device)
         self.model.eval()
+        num_labels = int(getattr(self.model.config, "num_labels", 1))
+        if logit_index is None:
+            if num_labels != 1:
+                raise ValueError(
+                    f"reward model {path!r} has {num_labels} output labels; pass logit_index= to say which one "
+                    "is the reward (a reward model normally has one)"
+                )
+            logit_index = 0
+        if not -num_labels <= logit_index < num_labels:
+            raise ValueError(f"logit_index {logit_index} is out of range for a model with {num_labels} label(s)")
+        self.logit_index = logit_index
         if self.tokenizer.pad_token is None:
             # decoder reward models find the last real token through pad_token_id
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -151,7 +173,7 @@ class RewardModelScorer:
             max_length = int(limit)
         self.max_length = max_length
 
-    def _encode(self, prompt: str, responses: list[str]) -> Any:
+    def _encode(self, prompt: str, responses: list[str], chats: list[Any] | None) -> Any:
         kwargs: dict[str, Any] = {
             "padding": True,
             "truncation": self.max_length is not None,
@@ -159,12 +181,22 @@ class RewardModelScorer:
             "return_tensors": "pt",
         }
         if getattr(self.tokenizer, "chat_template", None):
-            convs = [[{"role": "user", "content": prompt}, {"role": "assistant", "content": r}] for r in responses]
+            history = chats or [None] * len(responses)
+            convs = [
+                [*(chat if chat is not None else [{"role": "user", "content": prompt}]),
+                 {"role": "assistant", "content": r}]
+                for chat, r in zip(history, responses)
+            ]  # fmt: skip
             return self.tokenizer.apply_chat_template(convs, tokenize=True, return_dict=True, **kwargs)
         return self.tokenizer([prompt] * len(responses), responses, **kwargs)
 
-    def score(self, prompt: str, responses: Sequence[str]) -> np.ndarray:
-        """Raw reward of each response to ``prompt``: ``logits[i, 0]`` of the reward model (float64 array).
+    def score(
+        self, prompt: str, responses: Sequence[str], *, chats: Sequence[Sequence[dict[str, str]] | None] | None = None
+    ) -> np.ndarray:
+        """Raw reward of each response to ``prompt``: ``logits[i, logit_index]`` of the reward model (float64).
+
+        ``chats`` (optional, one per response): the chat messages before the response, used instead of
+        ``[user: prompt]`` when the tokenizer has a chat template (verl's ``raw_prompt``).
 
         Example:
             >>> RewardModelScorer(path).score("Hi", ["Hello!", "Go away."])  # doctest: +SKIP
@@ -175,12 +207,16 @@ class RewardModelScorer:
         if not isinstance(prompt, str):
             raise TypeError(f"prompt must be a str, got {type(prompt).__name__}")
         texts = as_texts(responses, "responses")
+        history = None if chats is None else list(chats)
+        if history is not None and len(history) != len(texts):
+            raise ValueError(f"chats has {len(history)} entries for {len(texts)} responses")
         out: list[np.ndarray] = []
         with torch.inference_mode():
             for start in range(0, len(texts), self.batch_size):
-                batch = self._encode(prompt, texts[start : start + self.batch_size]).to(self.device)
+                part = slice(start, start + self.batch_size)
+                batch = self._encode(prompt, texts[part], None if history is None else history[part]).to(self.device)
                 logits = self.model(**batch).logits
-                out.append(logits[:, 0].float().cpu().numpy().astype(np.float64))
+                out.append(logits[:, self.logit_index].float().cpu().numpy().astype(np.float64))
         return np.concatenate(out)
 
     def quality(self, prompt: str, responses: Sequence[str], *, scale: str = "noveltybench") -> np.ndarray:

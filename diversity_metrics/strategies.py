@@ -20,7 +20,10 @@ Strategies (``STRATEGIES``):
     One round of judge calls per class; at most n(n-1)/2 pairs, usually far fewer.
 ``"transitive"`` -- the DARLING RL reward (Li et al., 2025): judge all n(n-1)/2 pairs and take the
     connected components of the "equivalent" graph (union-find). Order-independent; chains merge
-    (a~b, b~c puts a, b, c together even when a and c are judged different).
+    (a~b, b~c puts a, b, c together even when a and c are judged different). The pairs are asked in
+    row order in requests of at most ``TRANSITIVE_BLOCK_PAIRS`` (65,536) pairs and merged block by block,
+    so the strategy holds O(n + block) memory, never all n(n-1)/2 pairs (a group of n <= 362 is one
+    request, as before).
 ``"clique"`` -- complete-linkage agglomeration: repeatedly merge the two clusters whose *least* similar
     cross pair has the highest score, as long as every cross pair is judged equivalent. Every pair
     inside a class is equivalent (no chaining). Order-independent when scores have no ties.
@@ -41,6 +44,7 @@ from diversity_metrics.metrics.partition_metrics import canonical_labels as cano
 
 __all__ = [
     "STRATEGIES",
+    "TRANSITIVE_BLOCK_PAIRS",
     "Oracle",
     "StrategyGenerator",
     "canonical",
@@ -87,18 +91,44 @@ def _greedy(n: int) -> StrategyGenerator:
     return labels
 
 
-def _transitive(n: int) -> StrategyGenerator:
+TRANSITIVE_BLOCK_PAIRS = 65_536  # most pairs one transitive request holds (memory O(n + block), not O(n^2))
+
+
+def _row_blocks(n: int, block: int) -> Generator[PairRequest, None, None]:
+    """All pairs (i, j), i < j, in row order, cut into requests of at most ``block`` pairs."""
+    request: PairRequest = []
+    for i in range(n - 1):
+        j = i + 1
+        while j < n:
+            take = min(n - j, block - len(request))
+            request.extend((i, k) for k in range(j, j + take))
+            j += take
+            if len(request) >= block:
+                yield request
+                request = []
+    if request:
+        yield request
+
+
+def _transitive(n: int, block: int | None = None) -> StrategyGenerator:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    pairs = _all_pairs(n)
-    if not pairs:
+    block = TRANSITIVE_BLOCK_PAIRS if block is None else block
+    if n < 2:
         return [0] * n
-    _, equivalent = yield pairs
-    edges = np.asarray(pairs, dtype=np.int64)[np.asarray(equivalent, dtype=bool)]
-    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    return canonical(labels.tolist())
+    comp = np.arange(n, dtype=np.int64)  # component of each item so far (union-find, one block at a time)
+    for request in _row_blocks(n, block):
+        _, equivalent = yield request
+        same = np.asarray(equivalent, dtype=bool)
+        if not same.any():
+            continue
+        edges = np.asarray(request, dtype=np.int64)[same]
+        a, b = comp[edges[:, 0]], comp[edges[:, 1]]
+        graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+        _, merged = connected_components(graph, directed=False)
+        comp = merged[comp].astype(np.int64)
+    return canonical(comp.tolist())
 
 
 def _pair_matrices(n: int, pairs: PairRequest, scores: np.ndarray, equivalent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -67,13 +67,13 @@ def test_resume_with_other_settings_is_refused(tmp_path, capsys):
         (["score", "--example", "--chunk-size", "0", "--judge", "exact"], "chunk_size must be >= 1"),
         (["score", "--example", "--judge", "unigram", "--judge-option", "0.3"], "must look like KEY=VALUE"),
         (["score", "--example", "--judge", "unigram", "--judge-option", "thresold=0.3"], "has no option 'thresold'"),
-        (["score", "--example", "--judge", "unigram", "--judge-option", "threshold=abc"], "threshold must be a number"),
+        (["score", "--example", "--judge", "unigram", "--judge-option", "threshold=abc"], "judge 'unigram' option 'threshold' must be float, got str 'abc'"),
         (
             ["score", "--example", "--judge", "unigram", "--judge-option", "threshold=0.3"]
             + ["--judge-option", "threshold=0.4"],
             "given twice",
         ),
-        (["score", "--example", "--use-file-partitions", "--judge-option", "threshold=0.3"], "no judge is run"),
+        (["score", "--example", "--use-file-partitions", "--judge-option", "threshold=0.3"], "judge/partition settings cannot be given with it"),
     ],
 )
 def test_errors_exit_2_with_a_message(tmp_path, monkeypatch, capsys, argv, message):
@@ -125,7 +125,7 @@ def test_console_script_runs_the_shipped_example_with_the_default_judge(tmp_path
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "12 prompts from" in proc.stdout and "judge: default" in proc.stdout
+    assert "12 prompts from" in proc.stdout and "judge: learned" in proc.stdout
     assert "distinct_k" in proc.stdout and "[" in proc.stdout
     recs = _read(out)
     assert len(recs) == 12 and all(1 <= r["distinct_k"] <= 6 for r in recs)

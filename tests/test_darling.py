@@ -66,7 +66,7 @@ def test_mask_single_member_and_none():
 def test_reward_multiplicative_math_example():
     quality = [1, 1, 0, 1, 0, 1, 1, 1]
     part = [0, 0, 1, 0, 2, 1, 0, 3]
-    r = darling_reward(quality, part)
+    r = darling_reward(part, quality)
     expected = np.array([4 / 7, 4 / 7, 0.0, 4 / 7, 0.0, 6 / 7, 4 / 7, 1.0])
     np.testing.assert_allclose(r, expected, atol=1e-15)
 
@@ -74,34 +74,34 @@ def test_reward_multiplicative_math_example():
 def test_reward_mask_correct_only():
     quality = np.array([1.0, 1.0, 0.0, 1.0])
     part = [0, 0, 0, 1]
-    r = darling_reward(quality, part, mask=quality > 0)
+    r = darling_reward(part, quality, mask=quality > 0)
     # correct ones: labels 0, 0, 1 -> n = 3 -> 1/2, 1/2, 1
     np.testing.assert_allclose(r, [0.5, 0.5, 0.0, 1.0])
 
 
 def test_reward_additive():
-    r = darling_reward([2.0, 2.0, 3.0], [0, 0, 1], fusion="additive", additive_weight=0.5)
+    r = darling_reward([0, 0, 1], [2.0, 2.0, 3.0], fusion="additive", additive_weight=0.5)
     np.testing.assert_allclose(r, [2.0 + 0.5 * 0.5, 2.0 + 0.5 * 0.5, 3.0 + 0.5 * 1.0])
 
 
 def test_negative_quality_keep_is_more_negative_for_diverse():
-    r = darling_reward([-2.0, -2.0, -2.0], [0, 0, 1], floor=0)
+    r = darling_reward([0, 0, 1], [-2.0, -2.0, -2.0], floor=0)
     np.testing.assert_allclose(r, [-1.0, -1.0, -2.0])
     assert r[2] < r[0]  # the diverse answer is punished harder (documented)
 
 
 def test_negative_quality_shift():
-    r = darling_reward([-2.0, 1.0, 3.0], [0, 0, 1], negative_quality="shift", floor=0)
+    r = darling_reward([0, 0, 1], [-2.0, 1.0, 3.0], negative_quality="shift", floor=0)
     # q - min -> [0, 3, 5]; div -> [0.5, 0.5, 1]
     np.testing.assert_allclose(r, [0.0, 1.5, 5.0])
     # no shift when nothing is negative
-    np.testing.assert_allclose(darling_reward([1.0, 2.0], [0, 1], negative_quality="shift"), [1.0, 2.0])
+    np.testing.assert_allclose(darling_reward([0, 1], [1.0, 2.0], negative_quality="shift"), [1.0, 2.0])
 
 
 def test_negative_quality_error():
     with pytest.raises(ValueError, match="negative values at positions \\[1\\]"):
-        darling_reward([1.0, -0.5], [0, 1], negative_quality="error")
-    assert darling_reward([0.0, 0.5], [0, 1], negative_quality="error").tolist() == [0.0, 0.5]
+        darling_reward([0, 1], [1.0, -0.5], negative_quality="error")
+    assert darling_reward([0, 1], [0.0, 0.5], negative_quality="error").tolist() == [0.0, 0.5]
 
 
 # ---------------------------------------------------------------- invariants
@@ -149,9 +149,9 @@ def test_same_class_same_value_and_larger_class_lower(part):
 def test_reward_is_quality_times_diversity(data):
     part = data.draw(partitions)
     q = data.draw(st.lists(st.floats(0, 10), min_size=len(part), max_size=len(part)))
-    np.testing.assert_allclose(darling_reward(q, part), np.asarray(q) * darling_diversity(part))
-    shifted = darling_reward(q, part, negative_quality="shift")
-    np.testing.assert_allclose(shifted, darling_reward(q, part))  # q >= 0 -> no shift
+    np.testing.assert_allclose(darling_reward(part, q), np.asarray(q) * darling_diversity(part))
+    shifted = darling_reward(part, q, negative_quality="shift")
+    np.testing.assert_allclose(shifted, darling_reward(part, q))  # q >= 0 -> no shift
 
 
 @settings(max_examples=100, deadline=None)
@@ -159,7 +159,7 @@ def test_reward_is_quality_times_diversity(data):
 def test_shift_makes_rewards_non_negative(data):
     part = data.draw(partitions)
     q = data.draw(st.lists(st.floats(-10, 10), min_size=len(part), max_size=len(part)))
-    assert np.all(darling_reward(q, part, negative_quality="shift") >= 0)
+    assert np.all(darling_reward(part, q, negative_quality="shift") >= 0)
 
 
 # ---------------------------------------------------------------- bad input
@@ -188,17 +188,27 @@ def test_diversity_bad_input(kwargs, exc, match):
 @pytest.mark.parametrize(
     ("args", "kwargs", "exc", "match"),
     [
-        (([1.0, float("nan")], [0, 1]), {}, ValueError, "quality holds NaN"),
-        (([1.0, 2.0, 3.0], [0, 1]), {}, ValueError, "mismatched lengths"),
+        (([0, 1], [1.0, float("nan")]), {}, ValueError, "qualities holds NaN"),
+        (([0, 1], [1.0, 2.0, 3.0]), {}, ValueError, "mismatched lengths"),
         (([], []), {}, ValueError, "empty"),
-        (([1.0], [0]), {"fusion": "sum"}, ValueError, "fusion must be one of"),
-        (([1.0], [0]), {"negative_quality": "clip"}, ValueError, "negative_quality must be one of"),
-        (([1.0], [0]), {"additive_weight": float("inf"), "fusion": "additive"}, ValueError, "additive_weight"),
-        (([1.0], [0]), {"additive_weight": None}, TypeError, "additive_weight"),
-        (("ab", [0, 1]), {}, TypeError, "quality must be a sequence of numbers"),
+        (([0], [1.0]), {"fusion": "sum"}, ValueError, "fusion must be one of"),
+        (([0], [1.0]), {"negative_quality": "clip"}, ValueError, "negative_quality must be one of"),
+        (([0], [1.0]), {"additive_weight": float("inf"), "fusion": "additive"}, ValueError, "additive_weight"),
+        (([0], [1.0]), {"additive_weight": None}, TypeError, "additive_weight"),
+        (([0, 1], "ab"), {}, TypeError, "qualities must be a sequence of numbers"),
+        (([1.0, 0.5], [0, 1]), {}, TypeError, "takes \\(partition, qualities\\) since 0.2"),
+        (([0, 1],), {}, TypeError, "needs partition and qualities"),
     ],
 )
 def test_reward_bad_input(args, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         darling_reward(*args, **kwargs)
 
+
+
+def test_reward_old_quality_keyword_still_works_with_a_deprecation_warning():
+    with pytest.warns(DeprecationWarning, match="darling_reward\\(quality=...\\) is deprecated"):
+        old = darling_reward(quality=[1.0, 1.0, 0.0], partition=[0, 0, 1])
+    np.testing.assert_allclose(old, darling_reward([0, 0, 1], [1.0, 1.0, 0.0]))
+    with pytest.raises(TypeError, match="both qualities= and the deprecated quality="):
+        darling_reward([0, 1], [1.0, 1.0], quality=[1.0, 1.0])

@@ -287,8 +287,10 @@ def test_bootstrap_ci_constant_values_and_global_rng_untouched():
     [
         ([1.0], {}, ValueError, "at least 2 values"),
         ([1.0, float("nan")], {}, ValueError, "NaN"),
-        ([0.0, 1.0], {"confidence": 1.0}, ValueError, "confidence must be in"),
-        ([0.0, 1.0], {"n_resamples": 0}, ValueError, "n_resamples"),
+        ([0.0, 1.0], {"confidence": 1.0}, ValueError, "confidence must be < 1.0"),
+        ([0.0, 1.0], {"confidence": "0.9"}, TypeError, "confidence must be a number"),
+        ([0.0, 1.0], {"n_resamples": 0}, ValueError, "n_resamples must be >= 1"),
+        ([0.0, 1.0], {"n_resamples": "10"}, TypeError, "n_resamples must be an integer"),
         ([0.0, 1.0], {"method": "studentized"}, ValueError, "method must be one of"),
         ([0.0, 1.0], {"seed": 1.5}, TypeError, "seed must be"),
     ],

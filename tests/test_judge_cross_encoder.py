@@ -159,7 +159,7 @@ def test_cross_encoder_bad_options(deberta_dir):
         CrossEncoderJudge(deberta_dir, max_length=0, device="cpu")
     with pytest.raises(ValueError, match="positive_class must be in"):
         CrossEncoderJudge(deberta_dir, positive_class=2, device="cpu")
-    with pytest.raises(ValueError, match="needs model="):
+    with pytest.raises(ValueError, match=r"needs option\(s\) \[.model.\]"):
         get_judge("cross-encoder")
     with pytest.raises(TypeError, match=r"pairs\[0\] holds"):
         CrossEncoderJudge(deberta_dir, device="cpu").score_pairs([("a", 1)])  # type: ignore[list-item]
@@ -200,7 +200,7 @@ def test_nli_judge_needs_an_entailment_label(deberta_dir):
     with pytest.raises(ValueError, match="cannot find the entailment class"):
         NLIJudge(deberta_dir, device="cpu")
     assert NLIJudge(deberta_dir, device="cpu", entailment_class=1).entailment_class == 1
-    with pytest.raises(ValueError, match="needs model="):
+    with pytest.raises(ValueError, match=r"needs option\(s\) \[.model.\]"):
         get_judge("nli")
 
 

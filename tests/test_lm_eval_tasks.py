@@ -111,7 +111,8 @@ def test_every_task_loads_local_data_with_consistent_config() -> None:
             assert repeats == {"": 10, "k5": 5, "k20": 20}[name.split("_")[2] if name.count("_") == 2 else ""]
             assert cfg.generation_kwargs["temperature"] == 1.0
             assert metrics == ["distinct_k", "utility_k"]
-            assert set(docs[0]) >= {"id", "prompt", "dm_judge", "dm_strategy"}
+            assert set(docs[0]) >= {"id", "prompt", "dm_partition"}
+            assert json.loads(docs[0]["dm_partition"])["strategy"] == "greedy"
         else:
             source = name.split("_passk")[0]
             assert len(docs) == MATH_TASKS[source], name
@@ -278,19 +279,22 @@ def test_noveltybench_settings_from_environment(shared_dir: Path, tmp_path: Path
     weights = [0.5**i for i in range(10)]
     want = 1.5 * (weights[0] + weights[2] + weights[4] + weights[8]) / sum(weights)
     sample = res["samples"]["noveltybench_curated"][0]
-    assert sample["doc"]["dm_judge"] == "exact" and sample["distinct_k"] == 4.0
+    assert json.loads(sample["doc"]["dm_partition"])["judge"] == "exact" and sample["distinct_k"] == 4.0
     assert sample["utility_k"] == pytest.approx(want, rel=1e-6)
 
 
 def test_metadata_beats_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(task_utils.JUDGE_ENV, "unigram")
-    assert task_utils.resolve_settings()["dm_judge"] == "unigram"
-    assert task_utils.resolve_settings(judge="exact")["dm_judge"] == "exact"
+    judge_of = lambda settings: json.loads(settings["dm_partition"])["judge"]  # noqa: E731
+    assert judge_of(task_utils.resolve_settings()) == "unigram"
+    assert judge_of(task_utils.resolve_settings(judge="exact")) == "exact"
     assert task_utils.resolve_settings(reward_model="none")["dm_reward_model"] == ""
     monkeypatch.delenv(task_utils.JUDGE_ENV)
+    monkeypatch.setenv(task_utils.SHORT_RULE_ENV, "noveltybench")
     assert task_utils.resolve_settings() == {
-        "dm_judge": "default", "dm_judge_options": "{}", "dm_strategy": "greedy", "dm_reward_model": "",
-        "dm_quality_scale": "noveltybench", "dm_patience": 0.8,
+        "dm_partition": json.dumps({"batch_size": 1024, "device": None, "judge": "learned", "judge_options": {},
+                                    "short_rule": "noveltybench", "strategy": "greedy"}, sort_keys=True),
+        "dm_reward_model": "", "dm_quality_scale": "noveltybench", "dm_patience": 0.8,
     }  # fmt: skip
 
 
@@ -315,13 +319,14 @@ def test_judge_options_reach_the_judge_in_a_real_lm_eval_run(shared_dir: Path, m
         lm, _ = _nb_lm(shared_dir)
         res = _run(_manager(judge="unigram", judge_options={"threshold": threshold}), lm, ["noveltybench_curated"], limit=2)
         samples = res["samples"]["noveltybench_curated"]
-        assert all(s["doc"]["dm_judge_options"] == json.dumps({"threshold": threshold}) for s in samples)
+        assert all(json.loads(s["doc"]["dm_partition"])["judge_options"] == {"threshold": threshold} for s in samples)
         counts[threshold] = [s["distinct_k"] for s in samples]
     assert counts == {0.0: [1.0, 1.0], 0.999: [4.0, 1.0]}
     # the environment variable, as JSON text; metadata wins over it
     monkeypatch.setenv(task_utils.JUDGE_OPTIONS_ENV, '{"threshold": 0.25}')
-    assert task_utils.resolve_settings()["dm_judge_options"] == '{"threshold": 0.25}'
-    assert task_utils.resolve_settings(judge_options={"device": "cpu"})["dm_judge_options"] == '{"device": "cpu"}'
+    options_of = lambda settings: json.loads(settings["dm_partition"])["judge_options"]  # noqa: E731
+    assert options_of(task_utils.resolve_settings(judge="unigram")) == {"threshold": 0.25}
+    assert json.loads(task_utils.resolve_settings(judge_options={"device": "cpu"})["dm_partition"])["device"] == "cpu"
 
 
 # --------------------------------------------- NoveltyBench: GPT-4o generations == the engine / the CLI
@@ -375,7 +380,7 @@ def test_gpt4o_replay_default_judge_matches_partition(shared_dir: Path) -> None:
      ({"source": "aime24", "strategy": "random"}, ValueError, "strategy must be one of"),
      ({"source": "aime24", "quality_scale": "stars"}, ValueError, "quality_scale must be one of"),
      ({"source": "aime24", "patience": 1.5}, ValueError, "patience must be"),
-     ({"source": "aime24", "patience": "slow"}, ValueError, "patience must be"),
+     ({"source": "aime24", "patience": "slow"}, TypeError, "patience must be"),
      ({"source": "aime24", "judge_options": "threshold=0.3"}, ValueError, "judge_options must be a JSON object"),
      ({"source": "aime24", "judge_options": [0.3]}, TypeError, "judge_options must be a mapping"),
      ({"source": "aime24", "judge_options": {"a b": 1}}, ValueError, "keys must be option names"),
@@ -435,6 +440,38 @@ def test_powers_of_two_bad_input() -> None:
 
 def test_lm_eval_command_bad_input() -> None:
     cmd = lm_eval_command(["--tasks", "aime24_passk"])
-    assert cmd[1:3] == ["-m", "lm_eval"] and cmd[-2:] == ["--include_path", str(tasks_path())]
+    # lm_eval's own command line, through the runner that only orders the results table numerically
+    assert cmd[1:3] == ["-m", "diversity_metrics.lm_eval_tasks.run"] and cmd[-2:] == ["--include_path", str(tasks_path())]
     with pytest.raises(TypeError, match="args must be a list"):
         lm_eval_command("--tasks aime24_passk")  # type: ignore[arg-type]
+
+
+def test_one_answer_rule_for_the_math_judge_the_tasks_and_the_estimators() -> None:
+    """grade_samples' groups of wrong answers == the math judge's greedy partition == group_answers."""
+    import numpy as np
+
+    from diversity_metrics import maj_at_k, partition
+    from diversity_metrics.answers import group_answers, parse_answer, same_answer
+    from diversity_metrics.metrics.estimators import maj_at_k_from_answers
+
+    samples = ["\\boxed{0.5}", "\\boxed{3}", "so $x = 6/2$", "\\boxed{1/2}", "no idea", "\\boxed{7}", "\\boxed{3.0}"]
+    correct, counts, abstain = task_utils.grade_samples("\\frac{1}{2}", samples)
+    assert correct == [True, False, False, True, False, False, False] and abstain == 1
+    assert counts == [2, 3, 1]  # 3 = {3, 6/2, 3.0}; 7 alone
+    wrong = [s for s, ok in zip(samples, correct) if not ok and parse_answer(s) is not None]
+    labels = partition(wrong, judge="math", strategy="greedy", short_rule="off")
+    assert sorted(np.bincount(labels).tolist(), reverse=True) == sorted(counts[1:], reverse=True)
+    parsed = [parse_answer(s) for s in samples]
+    _, all_counts, all_abstain = group_answers(parsed, same_answer)
+    assert sorted(all_counts) == sorted(counts) and all_abstain == abstain
+    # the same grouping through the estimators, with the math rule as `equal`
+    got = maj_at_k_from_answers([parsed], [parse_answer("$\\frac{1}{2}$")], k=7, equal=same_answer)
+    assert got.tolist() == [float(maj_at_k(counts, 0, 7, abstentions=abstain))]
+
+
+def test_group_answers_key_shortcut_changes_nothing() -> None:
+    from diversity_metrics.answers import group_answers
+
+    answers = ["4", "4.0", None, "5", "4", "5.00", None, "6"]
+    same = lambda a, b: float(a) == float(b)  # noqa: E731
+    assert group_answers(answers, same) == group_answers(answers, same, key=str) == (["4", "5", "6"], [3, 2, 1], 2)

@@ -184,14 +184,36 @@ def test_short_rule_is_applied_before_the_judge_and_switchable():
     texts = ["Paris", "paris", "Rome"]
     assert partition(texts, judge=judge) == [0, 0, 1]
     assert judge.calls == []
-    assert partition(texts, judge=judge, short_rule=False) == [0, 1, 2]
+    assert partition(texts, judge=judge, short_rule="off") == [0, 1, 2]
     assert len(judge.calls) == 2
 
 
 def test_empty_strings_are_handled():
     judge = FirstWordJudge()
     assert partition(["", "", long("a")], judge=judge) == [0, 0, 1]
-    assert partition(["", long("a")], judge=judge, short_rule=False) == [0, 1]
+    assert partition(["", long("a")], judge=judge, short_rule="off") == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("texts", "normalized", "noveltybench"),
+    [
+        (["Blue", "Blue.", "blue!"], [0, 0, 0], [0, 1, 2]),
+        (["Ｂｌｕｅ", "blue"], [0, 0], [0, 1]),  # NFKC full-width letters
+        (["!!!", "???"], [0, 1], [0, 1]),  # nothing but punctuation: equal only when identical
+        (["🙂", "🙂"], [0, 0], [0, 0]),  # identical texts are one class under every rule
+        (["Paris.", "paris", "Rome"], [0, 0, 1], [0, 1, 2]),
+    ],
+)
+def test_normalized_short_rule_merges_case_and_punctuation_variants(texts, normalized, noveltybench):
+    assert partition(texts, judge="exact") == normalized
+    assert partition(texts, judge="exact", short_rule="noveltybench") == noveltybench
+
+
+def test_boolean_short_rule_is_deprecated_but_works():
+    with pytest.warns(DeprecationWarning, match="short_rule=True/False is deprecated"):
+        assert partition(["Blue", "Blue."], judge="exact", short_rule=True) == [0, 0]
+    with pytest.warns(DeprecationWarning):
+        assert partition(["Blue", "blue"], judge="exact", short_rule=False) == [0, 1]
 
 
 def test_zero_groups_give_empty_list():
@@ -206,7 +228,7 @@ def test_zero_groups_give_empty_list():
         (lambda: partition(["a", 3], judge="exact"), TypeError, r"responses\[1\] is int"),
         (lambda: partition(["a"], prompt=3, judge="exact"), TypeError, "prompt must be a str"),
         (lambda: partition(["a", "b"], judge="exact", strategy="kmeans"), ValueError, "strategy must be one of"),
-        (lambda: partition(["a", "b"], judge="exact", short_rule="yes"), TypeError, "short_rule must be"),
+        (lambda: partition(["a", "b"], judge="exact", short_rule="yes"), ValueError, "short_rule must be one of"),
         (lambda: partition(["a", "b"], judge="nope"), ValueError, "unknown judge 'nope'"),
         (lambda: partition(["a", "b"], judge=3.5), TypeError, "judge must be None"),
         (lambda: partition(["a"], judge="nope"), ValueError, "unknown judge 'nope'"),  # even when no pair is judged
@@ -271,7 +293,7 @@ def noveltybench_unigram(responses: Sequence[str]) -> list[int]:
 def test_unigram_greedy_reproduces_noveltybench_pipeline_on_real_data(system):
     rows = [json.loads(line) for line in (GENERATIONS / f"{system}.jsonl").read_text().splitlines()]
     rows = rows[:40]
-    ours = partition_batch([r["generations"] for r in rows], judge="unigram", strategy="greedy", short_rule=False)
+    ours = partition_batch([r["generations"] for r in rows], judge="unigram", strategy="greedy", short_rule="off")
     reference = [noveltybench_unigram(r["generations"]) for r in rows]
     assert ours == reference
     assert sum(max(p) + 1 for p in ours) > len(rows)  # not a trivial all-one-class result

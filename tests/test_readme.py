@@ -21,9 +21,11 @@ def test_python_tour_values():
     assert labels == [0, 0, 1, 2, 3]
     assert dm.distinct_k(labels) == 4
     assert dm.utility_k(labels, qualities=[5, 5, 3, 4, 2]) == pytest.approx(2.9115, abs=1e-4)
-    np.testing.assert_allclose(dm.darling_reward(quality=[1, 1, 0, 1, 1], partition=labels), [0.75, 0.75, 0, 1, 1])
+    np.testing.assert_allclose(dm.darling_reward(labels, qualities=[1, 1, 0, 1, 1]), [0.75, 0.75, 0, 1, 1])
     np.testing.assert_allclose(dm.pass_at_k(num_samples=[8, 16], num_correct=[3, 0], k=4), [0.9286, 0.0], atol=1e-4)
     assert dm.vendi_score(similarity=[[1, .9, 0], [.9, 1, 0], [0, 0, 1]]) == pytest.approx(2.1573, abs=1e-4)
+    assert ns["engine"].settings()["metric_version"] == f"dm{dm.__version__}/learned@human/transitive/short=normalized"
+    assert ns["engine"].partition_batch([["yes", "Yes!"]]) == [[0, 0]]
 
 
 def test_setup_commands_are_make_targets_and_ci_runs_the_test_one():

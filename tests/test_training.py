@@ -205,6 +205,12 @@ def test_train_judge_bad_arguments(small_pairs, tmp_path):
         train_judge(small_pairs, tmp_path, test_fraction=1.0)
     with pytest.raises(ValueError, match="sketch_tokens must be an integer >= 1"):
         train_judge(small_pairs, tmp_path, sketch_tokens=0)
+    with pytest.raises(TypeError, match=r"max_chunks must be an integer in \[1, 256\], got float"):
+        train_judge(small_pairs, tmp_path, max_chunks=1e9)
+    with pytest.raises(ValueError, match=r"max_tokens must be an integer in \[1, 8192\]"):
+        train_judge(small_pairs, tmp_path, max_tokens=10**9)
+    with pytest.raises(ValueError, match="segment must be one of"):
+        train_judge(small_pairs, tmp_path, segment="paragraph")
     few = _write(tmp_path / "few.jsonl", [_row(prompt=f"p{i}", similar=i % 2) for i in range(4)])
     with pytest.raises(ValueError, match="fewer than n_folds=5"):
         train_judge(few, tmp_path / "out")
@@ -227,3 +233,57 @@ def test_train_with_another_local_encoder(small_pairs, tmp_path):
     pairs = [("one answer here", "another answer"), ("another answer", "one answer here")]
     s = reloaded.score_pairs(pairs)
     assert np.array_equal(s, judge.score_pairs(pairs)) and s[0] == s[1]
+
+
+# ---------------------------------------------------------------- faults: low AUC, non-empty output folder
+def test_similarity_coefficients_are_nonnegative(trained):
+    """The head is monotone in every similarity feature: more similar never lowers the score."""
+    from diversity_metrics.training.train import MONOTONE_FEATURES
+
+    judge, _, _ = trained
+    names = judge.config["feature_names"]
+    constrained = [n for n in names if n in MONOTONE_FEATURES]
+    assert judge.config["monotone_features"] == constrained and len(constrained) >= 10
+    coef = dict(zip(names, judge.coef, strict=True))
+    assert all(coef[n] >= 0 for n in constrained)
+
+
+def test_train_judge_warns_when_out_of_fold_auc_is_near_chance(small_pairs, trained, tmp_path):
+    """Labels unrelated to the texts (shuffled) give an out-of-fold AUC near 0.5: a UserWarning says so."""
+    _, _, cache = trained
+    rows = [json.loads(line) for line in small_pairs.read_text().splitlines()]
+    rng = np.random.default_rng(0)
+    labels = rng.permutation([r["similar"] for r in rows])
+    noisy = _write(tmp_path / "noisy.jsonl", [dict(r, similar=int(v)) for r, v in zip(rows, labels, strict=True)])
+    with pytest.warns(UserWarning, match=r"out-of-fold ROC AUC 0\.\d+ is below 0.6"):
+        judge = train_judge(noisy, None, seed=0, n_folds=3, n_boot=50, embedding_cache=cache, device="cpu")
+    assert judge.config["metrics"]["cross_validation"]["auc"] < 0.6
+    # a clear signal (identical texts equivalent, different prompts' answers not): no warning
+    import warnings
+
+    clear = [dict(r, generation_1=r["generation_0"], similar=1) for r in rows[:20]]
+    clear += [dict(r, generation_1=rows[(i + 7) % 40]["generation_1"], similar=0) for i, r in enumerate(rows[20:])]
+    clear_path = _write(tmp_path / "clear.jsonl", clear)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        judge = train_judge(clear_path, None, seed=0, n_folds=3, n_boot=50, embedding_cache=cache, device="cpu")
+    assert judge.config["metrics"]["cross_validation"]["auc"] >= 0.6
+
+
+def test_cli_refuses_a_non_empty_output_folder_without_overwrite(small_pairs, trained, tmp_path, capsys):
+    from diversity_metrics.cli import main
+
+    _, _, cache = trained
+    out = tmp_path / "judge"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    argv = ["train-judge", str(small_pairs), "--output", str(out), "--folds", "3", "--embedding-cache", str(cache),
+            "--device", "cpu"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "is not empty; pass overwrite=True (train-judge --overwrite)" in err
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]  # nothing written
+    assert main([*argv, "--overwrite"]) == 0
+    assert (out / "config.json").is_file() and (out / "notes.txt").read_text() == "keep me"
+    with pytest.raises(ValueError, match="exists and is not a folder"):
+        train_judge(small_pairs, out / "notes.txt")

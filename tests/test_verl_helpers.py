@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 CORPUS = [
     "Add forty and two to get the answer. #### 42",
@@ -72,6 +73,29 @@ def verl_config(overrides: list[str]):
     config_dir = os.path.join(os.path.dirname(verl.__file__), "trainer", "config")
     with initialize_config_dir(config_dir=config_dir, version_base=None):
         return compose("ppo_trainer", overrides=overrides)
+
+
+# module-scoped fixtures shared by the verl test modules (import them by name; each module gets its own instances)
+@pytest.fixture(scope="module")
+def ray_session():
+    """One local Ray session (4 CPUs) for the importing test module."""
+    import ray
+
+    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def tok_dir(tmp_path_factory):
+    return build_tokenizer(tmp_path_factory.mktemp("tok"))
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tok_dir):
+    from verl.utils import hf_tokenizer
+
+    return hf_tokenizer(tok_dir, trust_remote_code=False)
 
 
 def test_tokenizer_round_trip(tmp_path):

@@ -32,7 +32,7 @@ def tokenizer(tmp_path_factory):
     ("kwargs", "error", "match"),
     [
         ({"flor": 0.1}, ValueError, "unknown reward_kwargs"),
-        ({"floor": 1.5}, ValueError, "floor must be a number in"),
+        ({"floor": 1.5}, ValueError, "reward_kwargs.floor must be"),
         ({"fusion": "sum"}, ValueError, "fusion must be one of"),
         ({"negative_quality": "clip"}, ValueError, "negative_quality must be one of"),
         ({"quality": "hf"}, ValueError, "quality_model_path"),
@@ -42,7 +42,13 @@ def tokenizer(tmp_path_factory):
         ({"diversity": "yes"}, TypeError, "diversity must be true or false"),
         ({"on_timeout": "ignore"}, ValueError, "on_timeout must be one of"),
         ({"val_splits": "test"}, TypeError, "val_splits must be a list"),
-        ({"judge_options": "threshold=0.3"}, TypeError, "reward_kwargs.judge_options must be a mapping"),
+        ({"judge_options": "threshold=0.3"}, ValueError, "reward_kwargs.judge_options must be a JSON object"),
+        ({"judge_options": ["threshold"]}, TypeError, "reward_kwargs.judge_options must be a mapping"),
+        ({"strategy": "transitve"}, ValueError, "reward_kwargs.strategy must be one of"),
+        ({"judge": "unigrm"}, ValueError, "reward_kwargs.judge: unknown judge 'unigrm'"),
+        ({"judge": "unigram", "judge_options": {"thresold": 0.1}}, ValueError, "judge 'unigram' has no option 'thresold'"),
+        ({"short_rule": "yes"}, ValueError, "reward_kwargs.short_rule must be one of"),
+        ({"device": "gpu"}, ValueError, "reward_kwargs.device must be"),
         ({"judge_options": {"a b": 1}}, ValueError, "reward_kwargs.judge_options keys must be option names"),
     ],
 )
@@ -115,7 +121,7 @@ def test_local_rendezvous_with_default_judge():
         return await asyncio.gather(*calls)
 
     got = [r["reward_score"] for r in asyncio.run(run())]
-    want = np.concatenate([dm.darling_reward(q, dm.partition(t, strategy="transitive")) for t, q in zip(groups, quality)])
+    want = np.concatenate([dm.darling_reward(dm.partition(t, strategy="transitive"), q) for t, q in zip(groups, quality)])
     np.testing.assert_allclose(got, want)
     assert got[4] == got[6]  # identical texts: same class, same reward
     assert rz.pending() == {} and rz.get_stats()["groups"] == 2
@@ -136,7 +142,7 @@ def test_batch_manager_verl_04_08_interface(tokenizer):
     want = []
     for _, texts in groups:
         q = [float(default_compute_score("openai/gsm8k", t, "42")) for t in texts]
-        want.extend(dm.darling_reward(q, dm.partition(texts, judge="unigram", strategy="transitive")))
+        want.extend(dm.darling_reward(dm.partition(texts, judge="unigram", strategy="transitive"), q))
     np.testing.assert_allclose(rewards, want)
     assert out["reward_extra_info"]["darling_group_size"] == [4, 4, 4, 4, 2, 2]
     assert manager(data).shape == data.batch["responses"].shape
@@ -158,8 +164,8 @@ def test_batch_manager_rm_scores_quality(tokenizer):
     rm[:, 0] = torch.tensor([-1.0, 2.0, 0.5])
     data.batch["rm_scores"] = rm
     got = manager(data).sum(-1).numpy()
-    np.testing.assert_allclose(got, dm.darling_reward([-1.0, 2.0, 0.5], dm.partition(CORPUS[3:6], judge="unigram",
-                                                                                       strategy="transitive")))
+    np.testing.assert_allclose(got, dm.darling_reward(dm.partition(CORPUS[3:6], judge="unigram",
+                                                                                       strategy="transitive"), [-1.0, 2.0, 0.5]))
 
 
 @pytest.mark.slow
@@ -188,6 +194,6 @@ def test_local_hf_reward_model_quality(tmp_path):
     with torch.no_grad():
         q = model.eval()(**tok(["Poem?"] * 3, texts, padding=True, return_tensors="pt")).logits[:, -1].numpy()
     np.testing.assert_allclose([r["reward_extra_info"]["darling_quality"] for r in got], q, rtol=1e-5)
-    want = dm.darling_reward(q.astype(float), dm.partition(texts, judge="unigram", strategy="transitive"),
+    want = dm.darling_reward(dm.partition(texts, judge="unigram", strategy="transitive"), q.astype(float),
                              negative_quality="shift")
     np.testing.assert_allclose([r["reward_score"] for r in got], want, rtol=1e-5, atol=1e-6)

@@ -1,7 +1,7 @@
 """The darling reward manager inside real verl 0.9.1 on CPU with local Ray (one Ray session for the module).
 
 Every expected reward is recomputed directly with diversity_metrics on the same decoded texts:
-``darling_reward(quality, partition(texts, strategy="transitive"))``.
+``darling_reward(partition(texts, strategy="transitive"), quality)``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ ray = pytest.importorskip("ray")
 pytest.importorskip("verl")
 
 import diversity_metrics as dm  # noqa: E402
-from tests.test_verl_helpers import build_tokenizer, make_batch, verl_config  # noqa: E402
+from tests.test_verl_helpers import make_batch, ray_session, tok_dir, tokenizer, verl_config  # noqa: E402,F401
 
 pytestmark = pytest.mark.slow
 
@@ -31,25 +31,6 @@ CUSTOM_FN = '''
 def compute_score(data_source, solution_str, ground_truth, extra_info=None, **kwargs):
     return {"score": len(solution_str.split()) / 10.0 - 0.8, "words": len(solution_str.split())}
 '''
-
-
-@pytest.fixture(scope="module")
-def ray_session():
-    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
-    yield
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
-def tok_dir(tmp_path_factory):
-    return build_tokenizer(tmp_path_factory.mktemp("tok"))
-
-
-@pytest.fixture(scope="module")
-def tokenizer(tok_dir):
-    from verl.utils import hf_tokenizer
-
-    return hf_tokenizer(tok_dir, trust_remote_code=False)
 
 
 def base_overrides(tok_dir, *extra):
@@ -82,7 +63,7 @@ def expected_rewards(data, texts, quality, **kw):
                     labels[j] = len(rows) + lab
         else:
             labels = dm.partition(group, judge="unigram", strategy="transitive")
-        out[rows] = dm.darling_reward(q, labels, mask=mask, negative_quality=kw.get("negative_quality", "keep"))
+        out[rows] = dm.darling_reward(labels, q, mask=mask, negative_quality=kw.get("negative_quality", "keep"))
     return out
 
 
@@ -184,7 +165,7 @@ def test_timeout_partial_and_error(ray_session, tok_dir, tokenizer):
     half = data[:2]
     got = drive(m, half)
     texts = decoded(tokenizer, half)
-    want = dm.darling_reward([1.0, 1.0], dm.partition(texts, judge="unigram", strategy="transitive"))
+    want = dm.darling_reward(dm.partition(texts, judge="unigram", strategy="transitive"), [1.0, 1.0])
     np.testing.assert_allclose([r["reward_score"] for r in got], want)
     assert [r["reward_extra_info"]["darling_status"] for r in got] == [1, 1]
     assert [r["reward_extra_info"]["darling_group_size"] for r in got] == [2, 2]
@@ -206,7 +187,7 @@ def test_duplicates_late_rollouts_validation_and_singletons(ray_session, tok_dir
     extra = make_batch(tokenizer, [("What is 40 + 2?", ["Blue water sings under a pale lantern #### 42"])])
     late = drive(m, extra)[0]
     texts = decoded(tokenizer, data) + decoded(tokenizer, extra)
-    want = dm.darling_reward([1, 1, 1, 0, 1], dm.partition(texts, judge="unigram", strategy="transitive"))
+    want = dm.darling_reward(dm.partition(texts, judge="unigram", strategy="transitive"), [1, 1, 1, 0, 1])
     assert late["reward_score"] == pytest.approx(want[-1])
     assert late["reward_extra_info"]["darling_status"] == 3
     # validation (extra_info.split=test) closes at val_kwargs.n = 1: a group of one gets quality x singleton
@@ -228,17 +209,7 @@ def test_diversity_off_is_quality(ray_session, tok_dir, tokenizer):
     assert {r["reward_extra_info"]["darling_status"] for r in res} == {4}
 
 
-def test_judge_error_surfaced_or_quality_only(ray_session, tok_dir, tokenizer):
-    data = make_batch(tokenizer, MATH[:1])
-    m = make_manager(tok_dir, tokenizer, "++reward.reward_kwargs.judge=no-such-judge",
-                     "+reward.reward_kwargs.actor_name=bad_judge")
-    with pytest.raises(RuntimeError, match="judge 'no-such-judge' failed"):
-        drive(m, data)
-    m2 = make_manager(tok_dir, tokenizer, "++reward.reward_kwargs.judge=no-such-judge",
-                      "+reward.reward_kwargs.on_judge_error=quality_only", "+reward.reward_kwargs.actor_name=bad2")
-    res = drive(m2, data)
-    assert [r["reward_score"] for r in res] == [1.0, 1.0, 1.0, 0.0]
-    assert {r["reward_extra_info"]["darling_status"] for r in res} == {2}
+# judge failures (runtime: quality_only, per group; configuration: at build) are in tests/test_verl_reliability.py
 
 
 def test_missing_uid_is_an_error(ray_session, tok_dir, tokenizer):

@@ -85,7 +85,7 @@ class DarlingBatchRewardManager(_Base):  # type: ignore[misc,valid-type]
         by_uid: dict[str, list[int]] = defaultdict(list)
         for i, uid in enumerate(data.non_tensor_batch["uid"]):
             by_uid[str(uid)].append(i)
-        groups = [Group(uid, [texts[i] for i in rows], [quality[i] for i in rows], prompts[rows[0]])
+        groups = [Group(uid, prompts[rows[0]], [texts[i] for i in rows], qualities=[quality[i] for i in rows])
                   for uid, rows in by_uid.items()]
         results = self.scorer.score(groups)
         reward_tensor = torch.zeros_like(data.batch["responses"], dtype=torch.float32)

@@ -13,14 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from diversity_metrics.judges import check_judge_options
+from diversity_metrics.partitioner import PARTITION_KEYS, REWARD_STRATEGY, PartitionSpec
+from diversity_metrics.reward import REWARD_KEYS, RewardSpec
 
 __all__ = ["DarlingOptions", "QUALITY_SOURCES"]
 
 QUALITY_SOURCES = ("compute_score", "reward_router", "hf", "rm_scores")
 _CHOICES: dict[str, tuple[Any, ...]] = {
-    "fusion": ("multiplicative", "additive"),
-    "negative_quality": ("keep", "shift", "error"),
     "quality": QUALITY_SOURCES,
     "on_timeout": ("partial", "error"),
     "on_judge_error": ("error", "quality_only"),
@@ -36,17 +35,27 @@ class DarlingOptions:
     ``r_i = q_i * max((n - |C(y_i)|) / (n - 1), floor)`` with the partition ``C`` from the diversity_metrics
     engine (``strategy="transitive"``: all pairs judged, union-find).
 
+    The partition keys (``judge``, ``judge_options``, ``strategy``, ``short_rule``, ``device``,
+    ``batch_size``) are validated by :class:`diversity_metrics.PartitionSpec` and the reward keys by
+    :class:`diversity_metrics.RewardSpec` when the options are built -- that is, when verl builds the
+    manager, before any rollout. ``device`` is the one device setting (judge and local HF reward model).
+
     Example:
         >>> DarlingOptions.from_mapping({"floor": 0.2, "judge": "unigram"}).floor
         0.2
+        >>> DarlingOptions.from_mapping({"strategy": "transitve"})
+        Traceback (most recent call last):
+        ...
+        ValueError: reward_kwargs.strategy must be one of ['greedy', 'transitive', 'clique', 'average'], got 'transitve'
     """
 
     diversity: bool = True  # False: reward = quality (the GRPO baseline)
     judge: str | None = None  # None: the shipped learned default judge
     judge_options: dict[str, Any] = field(default_factory=dict)
     device: str | None = None  # device of the judge (and of the local HF reward model)
-    strategy: str = "transitive"
-    short_rule: bool = True
+    strategy: str = REWARD_STRATEGY
+    short_rule: str = "normalized"
+    batch_size: int = 1024
     floor: float = 0.1
     singleton: float = 1.0
     fusion: str = "multiplicative"
@@ -70,18 +79,24 @@ class DarlingOptions:
     late_cache_groups: int = 512
 
     def __post_init__(self) -> None:
+        w = "reward_kwargs."
+        try:
+            spec = PartitionSpec.from_mapping({k: getattr(self, k) for k in PARTITION_KEYS}, where=w,
+                                              defaults={"strategy": REWARD_STRATEGY})
+        except TypeError as exc:
+            raise TypeError(_prefixed(str(exc), w)) from None
+        except ValueError as exc:
+            raise ValueError(_prefixed(str(exc), w)) from None
+        RewardSpec.from_mapping({k: getattr(self, k) for k in REWARD_KEYS}, where=w)
+        for key in ("judge", "strategy", "short_rule", "batch_size"):  # canonical forms
+            object.__setattr__(self, key, getattr(spec, key))
+        object.__setattr__(self, "judge_options", dict(spec.judge_options))
+        object.__setattr__(self, "device", self.device if self.device is not None else spec.device)
         for key, choices in _CHOICES.items():
             value = getattr(self, key)
             if value not in choices:
                 raise ValueError(f"reward_kwargs.{key} must be one of {choices}, got {value!r}")
-        for key in ("diversity", "short_rule", "correct_only"):
-            if not isinstance(getattr(self, key), bool):
-                raise TypeError(f"reward_kwargs.{key} must be true or false, got {getattr(self, key)!r}")
-        for key in ("floor", "singleton"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-                raise ValueError(f"reward_kwargs.{key} must be a number in [0, 1], got {value!r}")
-        for key in ("timeout_s", "additive_weight", "actor_num_cpus", "actor_num_gpus"):
+        for key in ("timeout_s", "actor_num_cpus", "actor_num_gpus"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise TypeError(f"reward_kwargs.{key} must be a finite number, got {value!r}")
@@ -95,9 +110,6 @@ class DarlingOptions:
             raise ValueError("reward_kwargs.quality='hf' needs reward_kwargs.quality_model_path (a local model folder)")
         if self.quality == "hf" and not self.diversity:
             raise ValueError("reward_kwargs.quality='hf' is scored in the rendezvous; it needs diversity=true")
-        object.__setattr__(
-            self, "judge_options", check_judge_options(self.judge_options, name="reward_kwargs.judge_options")
-        )
         if isinstance(self.val_splits, str):
             raise TypeError("reward_kwargs.val_splits must be a list of split names, got a string")
         object.__setattr__(self, "val_splits", tuple(str(s) for s in self.val_splits))
@@ -125,11 +137,29 @@ class DarlingOptions:
             updates["val_group_size"] = int(val_n)
         return dataclasses.replace(opts, **updates) if updates else opts
 
+    def partition_spec(self) -> PartitionSpec:
+        """The validated partition settings (shared with every other front-end)."""
+        return PartitionSpec.from_mapping({k: getattr(self, k) for k in PARTITION_KEYS}, where="reward_kwargs.")
+
+    def reward_spec(self) -> RewardSpec:
+        """The validated reward settings (shared with the TRL integration)."""
+        return RewardSpec.from_mapping({k: getattr(self, k) for k in REWARD_KEYS}, where="reward_kwargs.")
+
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (picklable, for the rendezvous actor)."""
         out = dataclasses.asdict(self)
         out["val_splits"] = list(self.val_splits)
         return out
+
+
+def _prefixed(message: str, where: str) -> str:
+    """Name the reward_kwargs key in messages of the shared validators that do not already."""
+    if message.startswith(where):
+        return message
+    for key in PARTITION_KEYS:
+        if message.startswith(key + " "):
+            return where + message
+    return message
 
 
 def _select(config: Any, *keys: str) -> Any:

@@ -2,8 +2,9 @@
 
 * :func:`router_quality` -- the reward model verl serves behind its reward router (vLLM ``/classify``), with
   the same request verl's own ``RewardLoopWorker.compute_score_disrm`` sends.
-* :class:`HFRewardModel` -- a local Hugging Face sequence-classification reward model (loaded once, inside the
-  rendezvous actor, next to the judge).
+* :class:`HFRewardModel` -- a local Hugging Face sequence-classification reward model scored by the package's
+  one scorer, :class:`diversity_metrics.quality.RewardModelScorer` (loaded once, inside the rendezvous actor,
+  next to the judge).
 * :func:`compute_score` -- a placeholder ``custom_reward_function``: verl calls a reward manager at all when a
   reward model is enabled only if ``reward.custom_reward_function.path`` is set; point it here.
 """
@@ -14,6 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from diversity_metrics.quality import RewardModelScorer
 
 __all__ = ["router_quality", "HFRewardModel", "compute_score", "build_rm_prompt"]
 
@@ -63,38 +66,24 @@ async def router_quality(
     raise RuntimeError(f"darling: reward router {address} failed {retries} times: {last}") from last
 
 
-class HFRewardModel:
-    """A local ``AutoModelForSequenceClassification`` reward model; score = last logit of each input.
+class HFRewardModel(RewardModelScorer):
+    """``quality=hf``: :class:`diversity_metrics.quality.RewardModelScorer` (the package's one reward-model
+    scorer) with verl's inputs, loaded once inside the rendezvous actor next to the judge.
 
-    Input: the chat (``raw_prompt``) plus the response through the tokenizer's chat template when it has one,
-    else the pair ``(prompt, response)``.
+    Input: each rollout's chat (``raw_prompt``) plus its response through the tokenizer's chat template when
+    it has one, else the text pair ``(prompt, response)``. Score: the model's single output logit (a model
+    with more than one label is refused: see ``RewardModelScorer``'s ``logit_index``). Device and dtype:
+    ``reward_kwargs.device`` through :mod:`diversity_metrics._device`.
     """
 
     def __init__(self, path: str, *, device: str | None = None, max_length: int = 2048, batch_size: int = 16) -> None:
-        import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        super().__init__(path, device=device, max_length=max_length, batch_size=batch_size)
 
-        self.torch = torch
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = AutoModelForSequenceClassification.from_pretrained(path).to(self.device).eval()
-        self.max_length = max_length
-        self.batch_size = batch_size
-
-    def score(self, prompt: str | None, responses: Sequence[str], chats: Sequence[Any] | None = None) -> np.ndarray:
-        chats = list(chats or [None] * len(responses))
-        out = []
-        for start in range(0, len(responses), self.batch_size):
-            texts = responses[start : start + self.batch_size]
-            cs = chats[start : start + self.batch_size]
-            if getattr(self.tokenizer, "chat_template", None) and all(c is not None for c in cs):
-                inputs = [build_rm_prompt(c, t, self.tokenizer) for c, t in zip(cs, texts)]
-                enc = self.tokenizer(inputs, truncation=True, max_length=self.max_length, padding=True,
-                                     return_tensors="pt")
-            else:
-                enc = self.tokenizer([prompt or ""] * len(texts), list(texts), truncation=True,
-                                     max_length=self.max_length, padding=True, return_tensors="pt")
-            with self.torch.no_grad():
-                logits = self.model(**enc.to(self.device)).logits
-            out.append(logits[:, -1].float().cpu().numpy())
-        return np.concatenate(out).astype(np.float64)
+    def score(  # type: ignore[override]
+        self, prompt: str | None, responses: Sequence[str], chats: Sequence[Any] | None = None
+    ) -> np.ndarray:
+        """Raw reward of each rollout; ``chats[i]`` (or ``None``) is rollout i's chat before its response."""
+        history = list(chats) if chats is not None else None
+        if history is not None and any(c is None for c in history):
+            history = None  # verl gives all rollouts of a group a chat or none: mixed -> prompt text for all
+        return super().score(prompt or "", list(responses), chats=history)

@@ -34,7 +34,7 @@ from verl.utils.reward_score import default_compute_score
 from verl_plugin.core import STATUS, GroupScorer
 from verl_plugin.options import DarlingOptions
 from verl_plugin.quality import router_quality
-from verl_plugin.rendezvous import get_rendezvous, submit
+from verl_plugin.rendezvous import ensure_ready, get_rendezvous, submit
 
 __all__ = ["DarlingRewardManager"]
 
@@ -74,6 +74,7 @@ class DarlingRewardManager(RewardManagerBase):
         self.rm_model_name = _select(config, "reward", "reward_model", "model_path")
         _warn_if_padded(config)
         self._rendezvous: Any = None
+        self._rendezvous_ready = False
 
     @property
     def rendezvous(self) -> Any:
@@ -92,11 +93,21 @@ class DarlingRewardManager(RewardManagerBase):
         loop = asyncio.get_running_loop()
         response, prompt = await loop.run_in_executor(None, self._decode, item)
         chat = _chat(item.non_tensor_batch.get("raw_prompt"))
-        quality, extra = await self._quality(item, response, chat)
+        failure: Exception | None = None
+        try:
+            quality, extra = await self._quality(item, response, chat)
+        except Exception as exc:  # noqa: BLE001 - re-raised below, after the group is told
+            if not self.options.diversity:
+                raise
+            # submit without a quality so the group closes now (and fails alone) instead of waiting timeout_s
+            failure, quality, extra = exc, None, {}
         if not self.options.diversity:
             result = GroupScorer._quality_only(_arr([quality]), STATUS["diversity_off"]).row(0)
         else:
-            result = await submit(
+            if not self._rendezvous_ready:
+                await ensure_ready(self.rendezvous, self.options)
+                self._rendezvous_ready = True
+            submitted = submit(
                 self.rendezvous,
                 uid=str(uid),
                 text=response,
@@ -105,6 +116,13 @@ class DarlingRewardManager(RewardManagerBase):
                 prompt=prompt,
                 chat=chat if self.options.quality == "hf" else None,
             )
+            if failure is not None:
+                try:
+                    await submitted
+                except Exception:  # noqa: BLE001 - the group's error; this member's own cause comes first
+                    pass
+                raise failure
+            result = await submitted
         result["reward_extra_info"].update(extra)
         return result
 
@@ -187,7 +205,10 @@ def _arr(values: list[float | None]) -> Any:
 
     if any(v is None for v in values):
         raise ValueError("reward_kwargs.diversity=false needs a per-trajectory quality (not quality=hf)")
-    return np.asarray(values, dtype=np.float64)
+    arr = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"darling: non-finite quality {arr.tolist()} (compute_score must return a finite number)")
+    return arr
 
 
 def _select(config: Any, *keys: str) -> Any:

@@ -1,6 +1,6 @@
-"""Equivalence judges and the registry behind :func:`get_judge`.
+"""Equivalence judges and the one registry behind :func:`get_judge`.
 
-Registry names (``list_judges()``):
+Registry names (``list_judges()``; ``describe_judges()`` gives aliases and a line each):
 
 ========================  =========================================================================
 ``learned`` (``default``) the shipped learned judge (``judges/default/``, MiniLM + trained head)
@@ -15,7 +15,13 @@ Registry names (``list_judges()``):
 ``nli``                   bidirectional entailment with any NLI model (``model=``)
 ``math``                  final-answer equivalence with math-verify
 ``remote``                a vLLM ``/classify`` server (``url=``)
+``llm``                   an OpenAI-compatible chat model that partitions a whole group in one call (``url=``)
 ========================  =========================================================================
+
+Every judge class declares its options (``OPTIONS``, a tuple of
+:class:`~diversity_metrics.judges.base.JudgeOption`); :func:`get_judge` and
+:func:`check_judge_options` check names, types and choices against that declaration before anything is
+built, so a misspelt option fails at once and names the options the judge takes.
 
 Example:
     >>> from diversity_metrics.judges import get_judge
@@ -25,23 +31,37 @@ Example:
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import os
-import re
-import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from diversity_metrics.judges.base import EmbeddingJudge, Judge
+from diversity_metrics.judges.base import (
+    DEVICE_OPTION,
+    PATH_KIND,
+    EmbeddingJudge,
+    Judge,
+    JudgeOption,
+    SetJudge,
+)
 
 __all__ = [
     "Judge",
     "EmbeddingJudge",
+    "SetJudge",
+    "JudgeOption",
+    "JudgeEntry",
     "get_judge",
     "list_judges",
-    "resolve_judge",
-    "check_judge_spec",
+    "describe_judges",
+    "resolve_judge_name",
+    "judge_options_for",
+    "judge_is_set_judge",
+    "judge_version",
     "check_judge_options",
     "DEFAULT_JUDGE",
 ]
@@ -49,122 +69,91 @@ __all__ = [
 DEFAULT_JUDGE = "learned"
 _DEFAULT_DIR = Path(__file__).resolve().parent / "default"
 
-_ALIASES = {
-    "default": "learned",
-    "normalised": "normalized",
-    "rouge1": "unigram",
-    "minilm": "embedding",
-    "cosine": "embedding",
-    "classifier": "cross-encoder",
-    "cross_encoder": "cross-encoder",
-    "crossencoder": "cross-encoder",
-    "vllm": "remote",
-}
+AnyJudge = Judge | SetJudge
 
 
-def _learned(**options: Any) -> Judge:
-    from diversity_metrics.judges.learned import LearnedJudge
+@dataclass(frozen=True)
+class JudgeEntry:
+    """A registry entry: where the judge class lives, what it needs, how users call it."""
 
-    path = options.pop("path", None)
-    return LearnedJudge.load(path, **options)
+    name: str
+    target: str  # "module:Class" or "module:Class.factory_classmethod"
+    summary: str
+    aliases: tuple[str, ...] = ()
+    extra_options: tuple[JudgeOption, ...] = ()  # options of the factory beyond the class's OPTIONS
+    preset: Mapping[str, Any] = field(default_factory=dict)  # options applied unless given
+    extra: str = "judges"  # the pip extra that installs what it needs ("" = none)
 
+    def load_target(self) -> Any:
+        module, _, attr = self.target.partition(":")
+        try:
+            obj: Any = importlib.import_module(module)
+        except ImportError as exc:  # pragma: no cover - the judge modules import only numpy at import time
+            raise ImportError(f"judge {self.name!r} needs `pip install diversity-metrics[{self.extra}]` ({exc})") from exc
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+        return obj
 
-def _exact(**options: Any) -> Judge:
-    from diversity_metrics.judges.lexical import ExactJudge
+    def judge_class(self) -> type:
+        module, _, attr = self.target.partition(":")
+        return getattr(importlib.import_module(module), attr.split(".")[0])
 
-    return ExactJudge(**options)
-
-
-def _normalized(**options: Any) -> Judge:
-    from diversity_metrics.judges.lexical import NormalizedJudge
-
-    return NormalizedJudge(**options)
-
-
-def _unigram(**options: Any) -> Judge:
-    from diversity_metrics.judges.lexical import UnigramJudge
-
-    return UnigramJudge(**options)
-
-
-def _bleu(**options: Any) -> Judge:
-    from diversity_metrics.judges.lexical import BleuJudge
-
-    return BleuJudge(**options)
-
-
-def _embedding(**options: Any) -> Judge:
-    from diversity_metrics.judges.embedding import SentenceEmbeddingJudge
-
-    return SentenceEmbeddingJudge(**options)
+    def options(self) -> dict[str, JudgeOption]:
+        """The declared options, by name (factory extras first, then the class's ``OPTIONS``)."""
+        out: dict[str, JudgeOption] = {}
+        for opt in (*self.extra_options, *getattr(self.judge_class(), "OPTIONS", ())):
+            out.setdefault(opt.name, opt)
+        return out
 
 
-def _cross_encoder(**options: Any) -> Judge:
-    from diversity_metrics.judges.cross_encoder import CrossEncoderJudge
+_LEARNED_PATH = JudgeOption("path", PATH_KIND, None, "a learned-judge folder (default: the shipped judge)")
+_MODEL_REQUIRED = JudgeOption("model", PATH_KIND, help="local folder or hub name of the model")
 
-    if "model" not in options:
-        raise ValueError(
-            "judge 'cross-encoder' needs model=<local folder or hub name of a sequence-classification model>; "
-            "use get_judge('noveltybench') for NoveltyBench's DeBERTa classifier"
-        )
-    return CrossEncoderJudge(**options)
-
-
-def _noveltybench(**options: Any) -> Judge:
-    from diversity_metrics.judges.cross_encoder import CrossEncoderJudge
-
-    return CrossEncoderJudge.noveltybench(**options)
-
-
-def _nli(**options: Any) -> Judge:
-    from diversity_metrics.judges.nli import NLIJudge
-
-    if "model" not in options:
-        raise ValueError("judge 'nli' needs model=<local folder or hub name of an NLI sequence-classification model>")
-    return NLIJudge(**options)
-
-
-def _math(**options: Any) -> Judge:
-    from diversity_metrics.judges.math import MathAnswerJudge
-
-    return MathAnswerJudge(**options)
-
-
-def _remote(**options: Any) -> Judge:
-    from diversity_metrics.judges.remote import RemoteJudge
-
-    if "url" not in options:
-        raise ValueError("judge 'remote' needs url=<base URL of a vLLM server with /classify>, e.g. http://host:8000")
-    return RemoteJudge(**options)
-
-
-_REGISTRY: dict[str, Callable[..., Judge]] = {
-    "learned": _learned,
-    "exact": _exact,
-    "normalized": _normalized,
-    "unigram": _unigram,
-    "bleu": _bleu,
-    "embedding": _embedding,
-    "cross-encoder": _cross_encoder,
-    "noveltybench": _noveltybench,
-    "nli": _nli,
-    "math": _math,
-    "remote": _remote,
-}
+_ENTRIES: tuple[JudgeEntry, ...] = (
+    JudgeEntry("learned", "diversity_metrics.judges.learned:LearnedJudge.load",
+               "the shipped learned judge: one MiniLM pass per response + a trained head (default)",
+               aliases=("default",),
+               extra_options=(
+                   _LEARNED_PATH,
+                   JudgeOption("encoder", PATH_KIND, None, "local MiniLM folder replacing the config's base_encoder"),
+                   DEVICE_OPTION,
+               )),
+    JudgeEntry("exact", "diversity_metrics.judges.lexical:ExactJudge", "byte-identical texts", extra=""),
+    JudgeEntry("normalized", "diversity_metrics.judges.lexical:NormalizedJudge",
+               "identical after NFKC, case folding, punctuation and whitespace removal", aliases=("normalised",),
+               extra=""),
+    JudgeEntry("unigram", "diversity_metrics.judges.lexical:UnigramJudge",
+               "NoveltyBench's lexical rule: ROUGE-1 F1 > 0.458", aliases=("rouge1",), extra=""),
+    JudgeEntry("bleu", "diversity_metrics.judges.lexical:BleuJudge", "symmetric sentence BLEU (sacrebleu)",
+               extra="lexical"),
+    JudgeEntry("embedding", "diversity_metrics.judges.embedding:SentenceEmbeddingJudge",
+               "cosine of sentence-transformers embeddings (offline all-MiniLM-L6-v2 by default)",
+               aliases=("minilm", "cosine")),
+    JudgeEntry("cross-encoder", "diversity_metrics.judges.cross_encoder:CrossEncoderJudge",
+               "a HF sequence-classification model scoring each pair (model=...)",
+               aliases=("classifier", "cross_encoder", "crossencoder"), extra_options=(_MODEL_REQUIRED,)),
+    JudgeEntry("noveltybench", "diversity_metrics.judges.cross_encoder:CrossEncoderJudge.noveltybench",
+               "NoveltyBench's DeBERTa-v3-large classifier at P > 0.102 (hub download unless model= is local)",
+               extra_options=(JudgeOption("model", PATH_KIND, None, "local copy of the classifier"),)),
+    JudgeEntry("nli", "diversity_metrics.judges.nli:NLIJudge", "bidirectional entailment with an NLI model (model=...)",
+               extra_options=(_MODEL_REQUIRED,)),
+    JudgeEntry("math", "diversity_metrics.judges.math:MathAnswerJudge", "final-answer equivalence with math-verify"),
+    JudgeEntry("remote", "diversity_metrics.judges.remote:RemoteJudge", "a vLLM /classify server (url=...)",
+               aliases=("vllm",), extra=""),
+    JudgeEntry("llm", "diversity_metrics.judges.llm:LLMSetJudge",
+               "an OpenAI-compatible chat model partitioning each whole group in one call (url=...)",
+               aliases=("llm-set",), extra=""),
+)
+_REGISTRY: dict[str, JudgeEntry] = {e.name: e for e in _ENTRIES}
+_ALIASES: dict[str, str] = {a: e.name for e in _ENTRIES for a in e.aliases}
 
 
-_UNEXPECTED_OPTION = re.compile(r"unexpected keyword argument '(\w+)'")
-
-
-def _build(label: str, factory: Callable[..., Judge], options: dict[str, Any]) -> Judge:
-    """``factory(**options)``, with a misspelt or unsupported option reported by name."""
+def _available(entry: JudgeEntry) -> bool:
+    module = entry.target.partition(":")[0]
     try:
-        return factory(**options)
-    except TypeError as exc:
-        match = _UNEXPECTED_OPTION.search(str(exc))
-        if match is None or match.group(1) not in options:
-            raise
-        raise ValueError(f"judge {label!r} has no option {match.group(1)!r} ({exc})") from None
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # pragma: no cover
+        return False
 
 
 def list_judges() -> list[str]:
@@ -174,130 +163,205 @@ def list_judges() -> list[str]:
         >>> "unigram" in list_judges()
         True
     """
-    return sorted(_REGISTRY)
+    return sorted(name for name, e in _REGISTRY.items() if _available(e))
+
+
+def describe_judges() -> list[dict[str, Any]]:
+    """One row per registry judge: ``name``, ``aliases``, ``summary``, ``default`` (bool), ``extra``.
+
+    Example:
+        >>> [r["name"] for r in describe_judges() if r["default"]]
+        ['learned']
+    """
+    return [
+        {"name": e.name, "aliases": list(e.aliases), "summary": e.summary, "default": e.name == DEFAULT_JUDGE,
+         "extra": e.extra}
+        for e in sorted(_ENTRIES, key=lambda e: e.name)
+        if _available(e)
+    ]
 
 
 def _default_available() -> bool:
     return (_DEFAULT_DIR / "config.json").is_file() and (_DEFAULT_DIR / "model.safetensors").is_file()
 
 
-def _judge_from_folder(path: Path, options: dict[str, Any]) -> Judge:
+def _unknown(name: str) -> ValueError:
+    return ValueError(
+        f"unknown judge {name!r}: expected one of {list_judges()} (aliases: {sorted(_ALIASES)}) "
+        "or an existing local folder"
+    )
+
+
+def _folder_kind(path: Path) -> tuple[str, dict[str, Any]]:
+    """The registry judge a local folder is, and the option that points it at the folder."""
     config_path = path / "config.json"
     config: dict[str, Any] = {}
     if config_path.is_file():
         try:
             config = json.loads(config_path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"name_or_path {os.fspath(path)!r}: cannot read config.json ({exc})") from None
-    label = os.fspath(path)
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"judge folder {os.fspath(path)!r}: cannot read config.json ({exc})") from None
+        if not isinstance(config, dict):
+            raise ValueError(f"judge folder {os.fspath(path)!r}: config.json is not a JSON object")
     if "feature_set" in config and "format_version" in config:
-        return _build(label, _learned, {"path": path, **options})
+        return "learned", {"path": os.fspath(path)}
     if (path / "modules.json").is_file() or (path / "config_sentence_transformers.json").is_file():
-        return _build(label, _embedding, {"model": path, **options})
+        return "embedding", {"model": os.fspath(path)}
     if any(str(a).endswith("ForSequenceClassification") for a in config.get("architectures") or []):
-        return _build(label, _cross_encoder, {"model": path, **options})
+        return "cross-encoder", {"model": os.fspath(path)}
     raise ValueError(
-        f"name_or_path {os.fspath(path)!r} is a folder but not a judge: expected a learned-judge folder "
+        f"judge folder {os.fspath(path)!r} is not a judge: expected a learned-judge folder "
         "(config.json with feature_set), a sentence-transformers folder (modules.json) or a Hugging Face "
         "sequence-classification model (config.json architectures *ForSequenceClassification)"
     )
 
 
-def get_judge(name_or_path: str | os.PathLike[str] | Judge | None = None, **options: Any) -> Judge:
-    """Return a judge by registry name, local folder, or pass a :class:`Judge` instance through.
+def resolve_judge_name(judge: str | os.PathLike[str] | None) -> tuple[str, dict[str, Any]]:
+    """The one name resolution: ``(registry name, options implied by the name)``; loads nothing.
+
+    ``None`` and the alias ``"default"`` are ``"learned"``; a local folder maps to the judge that reads it
+    (``("learned", {"path": ...})``, ``("embedding", {"model": ...})``, ``("cross-encoder", {"model": ...})``).
+
+    Example:
+        >>> resolve_judge_name("rouge1")
+        ('unigram', {})
+        >>> resolve_judge_name(None)
+        ('learned', {})
+    """
+    if judge is None:
+        return DEFAULT_JUDGE, {}
+    if isinstance(judge, bool) or not isinstance(judge, (str, os.PathLike)):
+        raise TypeError(f"judge must be None, a registry name, a folder path or a Judge instance, got {type(judge).__name__}")
+    name = os.fspath(judge)
+    key = _ALIASES.get(name.strip().lower(), name.strip().lower())
+    if key in _REGISTRY:
+        return key, {}
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return _folder_kind(path)
+    raise _unknown(name)
+
+
+def judge_options_for(name: str) -> dict[str, JudgeOption]:
+    """The declared options of registry judge ``name`` (after alias resolution), by option name.
+
+    Example:
+        >>> sorted(judge_options_for("unigram"))
+        ['threshold']
+    """
+    key, _ = resolve_judge_name(name)
+    return _REGISTRY[key].options()
+
+
+def judge_version(name: str) -> str | None:
+    """The ``VERSION`` tag of registry judge ``name`` (``None`` when it declares none); loads no model."""
+    key, _ = resolve_judge_name(name)
+    try:
+        return getattr(_REGISTRY[key].judge_class(), "VERSION", None)
+    except ImportError:
+        return None
+
+
+def judge_is_set_judge(name: str) -> bool:
+    """Whether registry judge ``name`` partitions whole groups (a :class:`SetJudge`) rather than pairs."""
+    key, _ = resolve_judge_name(name)
+    try:
+        return issubclass(_REGISTRY[key].judge_class(), SetJudge)
+    except ImportError:
+        return False
+
+
+def check_judge_options(
+    options: object, *, judge: str | None = None, name: str = "judge_options", json_values: bool = False
+) -> dict[str, Any]:
+    """``options`` as a dict (``None`` -> ``{}``), checked against ``judge``'s declared options when given.
+
+    Unknown option names raise ``ValueError`` naming the options the judge takes; a wrong type raises
+    ``TypeError`` and a value outside the declared choices ``ValueError``. ``json_values=True`` also requires
+    JSON values, for options that are stored with results.
+
+    Example:
+        >>> check_judge_options({"threshold": 0.25}, judge="unigram", json_values=True)
+        {'threshold': 0.25}
+        >>> check_judge_options({"thresold": 0.25}, judge="unigram")
+        Traceback (most recent call last):
+        ...
+        ValueError: judge 'unigram' has no option 'thresold'; it takes: threshold
+    """
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise TypeError(f"{name} must be a mapping of judge options, got {type(options).__name__}")
+    bad = [k for k in options if not (isinstance(k, str) and k.isidentifier())]
+    if bad:
+        raise ValueError(f"{name} keys must be option names, got {bad}")
+    out = dict(options)
+    if json_values:
+        try:
+            json.dumps(out, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must hold JSON values (they are stored with the results): {exc}") from None
+    if judge is not None:
+        key, _ = resolve_judge_name(judge)
+        declared = _REGISTRY[key].options()
+        for opt_name, value in out.items():
+            if opt_name not in declared:
+                raise ValueError(f"judge {key!r} has no option {opt_name!r}; it takes: {', '.join(sorted(declared))}")
+            declared[opt_name].check(value, key)
+    return out
+
+
+def _build(key: str, options: dict[str, Any]) -> AnyJudge:
+    entry = _REGISTRY[key]
+    declared = entry.options()
+    merged = {**entry.preset, **options}
+    missing = [o.name for o in declared.values() if o.required and o.name not in merged]
+    if missing:
+        raise ValueError(
+            f"judge {key!r} needs option(s) {missing}: "
+            + "; ".join(declared[m].describe() for m in missing)
+        )
+    check_judge_options(merged, judge=key)
+    try:
+        return entry.load_target()(**merged)
+    except ModuleNotFoundError as exc:
+        if not entry.extra:
+            raise
+        from diversity_metrics._extras import missing_extra_error
+
+        raise missing_extra_error(exc, extra=entry.extra, feature=f"judge {key!r}") from exc
+
+
+def get_judge(name_or_path: str | os.PathLike[str] | AnyJudge | None = None, **options: Any) -> AnyJudge:
+    """Return a judge by registry name, local folder, or pass a judge instance through.
 
     * ``None`` -> the package default, the learned judge shipped in ``diversity_metrics/judges/default/``.
-      While that folder is missing (development checkouts), falls back to ``"embedding"`` with a
-      ``UserWarning``.
     * a registry name (see :func:`list_judges`; aliases such as ``"default"`` accepted); ``options`` go to
-      the judge's constructor (e.g. ``threshold=``, ``model=``, ``device=``, ``url=``).
+      the judge (e.g. ``threshold=``, ``model=``, ``device=``, ``url=``), checked against its declared
+      ``OPTIONS`` first.
     * a folder: a learned-judge folder (``config.json`` with ``feature_set``) -> learned judge; a
       sentence-transformers folder -> ``embedding``; a HF ``*ForSequenceClassification`` folder ->
       ``cross-encoder``.
 
-    Unknown names raise ``ValueError`` listing the known ones, and so does an option the judge does not
-    take (naming it).
+    This builds a new judge each call; :class:`diversity_metrics.Partitioner` and
+    :func:`diversity_metrics.partition` keep built judges in a cache.
 
     Example:
         >>> judge = get_judge("exact")
         >>> judge.equivalent([("a", "a"), ("a", "b")]).tolist()
         [True, False]
     """
-    if isinstance(name_or_path, Judge):
+    if isinstance(name_or_path, (Judge, SetJudge)):
         if options:
-            raise ValueError(f"options {sorted(options)} cannot be applied to an existing Judge instance")
+            raise ValueError(f"options {sorted(options)} cannot be applied to an existing judge instance")
         return name_or_path
-    if name_or_path is None:
-        if _default_available():
-            return _build("learned", _learned, options)
-        warnings.warn(
-            f"the default learned judge is not installed at {_DEFAULT_DIR}; falling back to the 'embedding' judge "
-            "(all-MiniLM-L6-v2 cosine). Pass judge='embedding' explicitly to silence this warning.",
-            UserWarning,
-            stacklevel=2,
+    key, implied = resolve_judge_name(name_or_path)
+    if key == DEFAULT_JUDGE and "path" not in implied and "path" not in options and not _default_available():
+        raise ValueError(
+            f"judge 'learned': the default learned judge is not installed at {_DEFAULT_DIR} "
+            "(train one with `diversity-metrics train-judge` and pass path=...)"
         )
-        return _build("embedding", _embedding, options)
-    if not isinstance(name_or_path, (str, os.PathLike)):
-        raise TypeError(
-            f"judge must be None, a registry name, a folder path or a Judge instance, got {type(name_or_path).__name__}"
-        )
-    name = os.fspath(name_or_path)
-    key = _ALIASES.get(name.lower(), name.lower())
-    if key in _REGISTRY:
-        if key == "learned" and "path" not in options and not _default_available():
-            raise ValueError(
-                f"judge 'learned': the default learned judge is not installed at {_DEFAULT_DIR} "
-                "(train one with `diversity-metrics train-judge` and pass path=...)"
-            )
-        return _build(key, _REGISTRY[key], options)
-    path = Path(name).expanduser()
-    if path.is_dir():
-        return _judge_from_folder(path, options)
-    raise ValueError(
-        f"unknown judge {name!r}: expected one of {list_judges()} (aliases: {sorted(_ALIASES)}) "
-        "or an existing local folder"
-    )
-
-
-def check_judge_spec(judge: object) -> None:
-    """Raise the error :func:`get_judge` would raise for a bad name or type, without loading anything."""
-    if judge is None or isinstance(judge, Judge):
-        return
-    if not isinstance(judge, (str, os.PathLike)):
-        raise TypeError(f"judge must be None, a registry name, a folder path or a Judge instance, got {type(judge).__name__}")
-    name = os.fspath(judge)
-    if _ALIASES.get(name.lower(), name.lower()) in _REGISTRY or Path(name).expanduser().is_dir():
-        return
-    raise ValueError(
-        f"unknown judge {name!r}: expected one of {list_judges()} (aliases: {sorted(_ALIASES)}) "
-        "or an existing local folder"
-    )
-
-
-def check_judge_options(options: object, *, name: str = "judge_options", json_values: bool = False) -> dict[str, Any]:
-    """``options`` for :func:`get_judge` as a dict (``None`` -> ``{}``), with option-name keys.
-
-    ``json_values=True`` also requires JSON values, for options that are stored with results.
-
-    Example:
-        >>> check_judge_options({"threshold": 0.25}, json_values=True)
-        {'threshold': 0.25}
-    """
-    if options is None:
-        return {}
-    if not isinstance(options, Mapping):
-        raise TypeError(f"{name} must be a mapping of get_judge options, got {type(options).__name__}")
-    bad = [k for k in options if not (isinstance(k, str) and k.isidentifier())]
-    if bad:
-        raise ValueError(f"{name} keys must be option names, got {bad}")
-    if json_values:
-        try:
-            json.dumps(dict(options))
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name} must hold JSON values (they are stored with the results): {exc}") from None
-    return dict(options)
-
-
-def resolve_judge(judge: str | os.PathLike[str] | Judge | None) -> Judge:
-    """``get_judge(judge)`` without options: the form the engine, CLI and reward managers accept."""
-    return get_judge(judge)
+    clash = sorted(set(implied) & set(options))
+    if clash:
+        raise ValueError(f"judge {os.fspath(name_or_path)!r} is a folder; do not also pass {clash}")
+    return _build(key, {**implied, **options})

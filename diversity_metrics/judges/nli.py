@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from diversity_metrics.judges.base import Judge, Pair
+from diversity_metrics.judges.base import PATH_KIND, THRESHOLD_OPTION, DEVICE_OPTION, DTYPE_OPTION, JudgeOption, batch_size_option, Judge, Pair
 from diversity_metrics.judges.cross_encoder import _Classifier, _fspath, _name
 from diversity_metrics.judges.lexical import _as_pairs
 
@@ -32,6 +32,18 @@ class NLIJudge(Judge):
         >>> judge.equivalent([("The capital is Paris.", "Paris is the capital.")])  # doctest: +SKIP
         array([ True])
     """
+
+    OPTIONS = (
+        JudgeOption("model", PATH_KIND, help="local folder or hub name of an NLI sequence-classification model"),
+        JudgeOption("tokenizer", PATH_KIND, None, "tokenizer folder or hub name (default: the model's)"),
+        THRESHOLD_OPTION,
+        JudgeOption("entailment_class", int, None, "logit index of 'entailment' (default: from the config)"),
+        JudgeOption("max_length", int, 512, "tokens per pair"),
+        JudgeOption("include_prompt", bool, False, "prepend the prompt to both sides"),
+        batch_size_option(32),
+        DEVICE_OPTION,
+        DTYPE_OPTION,
+    )
 
     name = "nli"
 

@@ -40,8 +40,9 @@ def tasks_path() -> Path:
 def lm_eval_command(args: list[str]) -> list[str]:
     """The ``lm_eval`` command line for ``args`` with ``--include_path <tasks_path()>`` appended.
 
-    Runs lm-eval with the interpreter of this process (``python -m lm_eval``), so the tasks import the same
-    installed ``diversity_metrics``.
+    Runs lm-eval's own command line with the interpreter of this process, so the tasks import the same
+    installed ``diversity_metrics``, through :mod:`diversity_metrics.lm_eval_tasks.run`, which only makes
+    the printed results table list metrics in numeric order (pass@2 before pass@16).
 
     Example:
         >>> lm_eval_command(["--tasks", "aime24_passk"])[-2:] == ["--include_path", str(tasks_path())]
@@ -49,12 +50,19 @@ def lm_eval_command(args: list[str]) -> list[str]:
     """
     if isinstance(args, (str, bytes)) or not all(isinstance(a, str) for a in args):
         raise TypeError("args must be a list of command-line strings")
-    return [sys.executable, "-m", "lm_eval", *args, "--include_path", str(tasks_path())]
+    return [sys.executable, "-m", "diversity_metrics.lm_eval_tasks.run", *args, "--include_path", str(tasks_path())]
 
 
 def _run_tasks_path(args: argparse.Namespace) -> int:
     print(tasks_path())
     return 0
+
+
+_LM_EVAL_DESCRIPTION = (
+    "Run `python -m lm_eval ARGS --include_path <task folder>`: every argument is passed to lm_eval unchanged, "
+    "e.g. `diversity-metrics lm-eval --model hf --model_args pretrained=gpt2 --tasks noveltybench_curated`. "
+    "`diversity-metrics lm-eval --help` prints this and then lm_eval's own options."
+)
 
 
 def _run_lm_eval(args: argparse.Namespace) -> int:
@@ -63,11 +71,23 @@ def _run_lm_eval(args: argparse.Namespace) -> int:
         extra = extra[1:]
     if not extra:
         raise ValueError("lm-eval needs lm_eval arguments, e.g. `diversity-metrics lm-eval --model hf ... --tasks X`")
+    if extra in (["-h"], ["--help"]):
+        print(f"usage: diversity-metrics lm-eval LM_EVAL_ARGS...\n\n{_LM_EVAL_DESCRIPTION}\n", flush=True)
     return subprocess.call(lm_eval_command(extra))
 
 
 def register_cli(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``tasks-path`` and ``lm-eval`` sub-commands to the ``diversity-metrics`` command."""
+    """Add the ``tasks-path`` and ``lm-eval`` sub-commands to the ``diversity-metrics`` command.
+
+    ``lm-eval`` takes no options of its own: it is built with a prefix character no argument uses, so
+    ``--model hf ...`` reaches lm_eval as written instead of being parsed (and refused) here.
+
+    Example:
+        >>> parser = argparse.ArgumentParser(prog="diversity-metrics")
+        >>> register_cli(parser.add_subparsers(dest="command"))
+        >>> parser.parse_args(["lm-eval", "--model", "hf", "--tasks", "aime24_passk"]).lm_eval_args
+        ['--model', 'hf', '--tasks', 'aime24_passk']
+    """
     p = subparsers.add_parser(
         "tasks-path",
         help="print the lm-eval task folder (for --include_path)",
@@ -77,9 +97,10 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_tasks_path)
     q = subparsers.add_parser(
         "lm-eval",
-        help="run lm_eval with this package's tasks (adds --include_path)",
-        description="Run `python -m lm_eval ARGS --include_path <task folder>`; every argument is passed through, "
-        "e.g. `diversity-metrics lm-eval --model hf --model_args pretrained=gpt2 --tasks noveltybench_curated`.",
+        help="run lm_eval with this package's tasks (adds --include_path); all arguments go to lm_eval",
+        description=_LM_EVAL_DESCRIPTION,
+        prefix_chars="\x00",  # no option strings: "--model", "-h", ... are all lm_eval's
+        add_help=False,
     )
     q.add_argument("lm_eval_args", nargs=argparse.REMAINDER, help="arguments for lm_eval")
     q.set_defaults(func=_run_lm_eval)

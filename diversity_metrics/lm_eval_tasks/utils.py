@@ -15,16 +15,21 @@ environment variables, which win over the defaults):
 metadata key    environment variable                 default
 ==============  ===================================  ==========================================
 data_dir        DIVERSITY_METRICS_DATA_DIR           unset: the Hugging Face hub datasets
-judge           DIVERSITY_METRICS_JUDGE              ``default`` (the shipped learned judge)
-judge_options   DIVERSITY_METRICS_JUDGE_OPTIONS      ``{}`` (a JSON object of ``get_judge`` options)
+judge           DIVERSITY_METRICS_JUDGE              ``learned`` (the shipped learned judge)
+judge_options   DIVERSITY_METRICS_JUDGE_OPTIONS      ``{}`` (a JSON object of judge options)
 strategy        DIVERSITY_METRICS_STRATEGY           ``greedy`` (NoveltyBench's protocol)
+short_rule      DIVERSITY_METRICS_SHORT_RULE         ``normalized`` (or ``noveltybench``, ``off``)
+device          DIVERSITY_METRICS_DEVICE             unset: the judge's own choice (CUDA when available)
 reward_model    DIVERSITY_METRICS_REWARD_MODEL       unset: utility_k is not reported
 quality_scale   DIVERSITY_METRICS_QUALITY_SCALE      ``noveltybench`` (1..10 thresholds) or ``raw``
 patience        DIVERSITY_METRICS_PATIENCE           0.8
 ==============  ===================================  ==========================================
 
-The loader copies the resolved settings into every document (columns ``dm_*``) because lm-eval passes
-``process_results`` only the document and the responses.
+The partition settings are validated by :class:`diversity_metrics.PartitionSpec` (the same object the
+CLI and the verl plug-in use) when lm-eval loads the documents, so a bad judge, option, strategy or short
+rule fails before any generation. The loader copies the resolved settings into every document (columns
+``dm_*``; ``dm_partition`` holds the spec as JSON) because lm-eval passes ``process_results`` only the
+document and the responses.
 """
 
 from __future__ import annotations
@@ -42,12 +47,12 @@ DATA_DIR_ENV = "DIVERSITY_METRICS_DATA_DIR"
 JUDGE_ENV = "DIVERSITY_METRICS_JUDGE"
 JUDGE_OPTIONS_ENV = "DIVERSITY_METRICS_JUDGE_OPTIONS"
 STRATEGY_ENV = "DIVERSITY_METRICS_STRATEGY"
+SHORT_RULE_ENV = "DIVERSITY_METRICS_SHORT_RULE"
+DEVICE_ENV = "DIVERSITY_METRICS_DEVICE"
 REWARD_MODEL_ENV = "DIVERSITY_METRICS_REWARD_MODEL"
 QUALITY_SCALE_ENV = "DIVERSITY_METRICS_QUALITY_SCALE"
 PATIENCE_ENV = "DIVERSITY_METRICS_PATIENCE"
 
-DEFAULT_JUDGE = "default"
-DEFAULT_STRATEGY = "greedy"
 DEFAULT_PATIENCE = 0.8
 QUALITY_SCALES = ("noveltybench", "raw")
 
@@ -117,6 +122,23 @@ def _noveltybench_doc(row: dict[str, Any], i: int, where: str) -> dict[str, Any]
     return {"id": str(row.get("id", i)), "prompt": prompt}
 
 
+def _hub_rows(source: str, spec: Source) -> list[dict[str, Any]]:
+    """The hub copy of ``spec``; offline or unreachable -> ``FileNotFoundError`` naming the data-folder settings."""
+    import datasets
+
+    try:
+        return list(datasets.load_dataset(spec.hub_id, split=spec.split))
+    except OSError as exc:  # ConnectionError (offline / no network), DatasetNotFoundError, ...
+        offline = [v for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE") if os.environ.get(v, "") not in ("", "0")]
+        mode = f" (offline: {', '.join(offline)} set)" if offline else ""
+        raise FileNotFoundError(
+            f"task source {source!r}: no data folder is set and the Hugging Face hub dataset "
+            f"{spec.hub_id}[{spec.split}] cannot be loaded{mode}: {exc}. Point the environment variable "
+            f"{DATA_DIR_ENV} or the lm-eval metadata key data_dir (--metadata '{{\"data_dir\": \"/path\"}}') "
+            f"at a folder holding {spec.local_file}, or go online so the hub copy can be downloaded"
+        ) from exc
+
+
 def load_docs(
     source: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
@@ -126,6 +148,8 @@ def load_docs(
     quality_scale: str | None = None,
     patience: float | str | None = None,
     judge_options: dict[str, Any] | str | None = None,
+    short_rule: str | None = None,
+    device: str | None = None,
     **_other_metadata: Any,
 ) -> Any:
     """``custom_dataset`` of every task: the documents of ``source`` as a ``DatasetDict`` with split ``test``.
@@ -135,9 +159,9 @@ def load_docs(
     metadata keys (lm-eval adds ``version``, model arguments, ...) are ignored.
 
     Documents: math ``{id, question, answer}`` (answer as text: ``27.0`` becomes ``"27"``); NoveltyBench
-    ``{id, prompt}``. Every document also carries the resolved settings ``dm_judge``, ``dm_judge_options``
-    (a JSON object as text), ``dm_strategy``, ``dm_reward_model`` (``""`` = none), ``dm_quality_scale`` and
-    ``dm_patience``.
+    ``{id, prompt}``. Every document also carries the resolved settings ``dm_partition`` (the
+    :class:`~diversity_metrics.PartitionSpec` as JSON text), ``dm_reward_model`` (``""`` = none),
+    ``dm_quality_scale`` and ``dm_patience``.
 
     With a data folder, the file ``<data_dir>/<SOURCES[source].local_file>`` is read (the layout of
     NoveltyBench's ``data/`` and DARLING's math files: ``noveltybench/curated.jsonl``, ``math/aime24.jsonl``,
@@ -163,7 +187,7 @@ def load_docs(
             raise FileNotFoundError(f"{path} not found: data_dir must hold {spec.local_file} for task source {source!r}")
         rows, where = _read_jsonl(path), str(path)
     else:
-        rows, where = list(datasets.load_dataset(spec.hub_id, split=spec.split)), f"{spec.hub_id}[{spec.split}]"
+        rows, where = _hub_rows(source, spec), f"{spec.hub_id}[{spec.split}]"
     if not rows:
         raise ValueError(f"{where} holds no documents")
     make = _math_doc if spec.kind == "math" else _noveltybench_doc
@@ -175,9 +199,11 @@ def load_docs(
         quality_scale=quality_scale,
         patience=patience,
         judge_options=judge_options,
+        short_rule=short_rule,
+        device=device,
     )
     if spec.kind == "noveltybench":  # a bad judge or option fails now, not after hours of generation
-        _judge(settings["dm_judge"], settings["dm_judge_options"])
+        _partitioner(settings["dm_partition"]).judge
     for doc in docs:
         doc.update(settings)
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
@@ -190,24 +216,31 @@ def resolve_settings(
     quality_scale: str | None = None,
     patience: float | str | None = None,
     judge_options: dict[str, Any] | str | None = None,
+    short_rule: str | None = None,
+    device: str | None = None,
 ) -> dict[str, Any]:
     """The ``dm_*`` document columns: arguments, else environment variables, else defaults (checked).
 
-    ``judge_options`` (a dict, or its JSON text) go to ``get_judge``; they are stored as canonical JSON
-    text, since a dataset column cannot hold a free-form dict.
+    The partition settings go through :meth:`diversity_metrics.PartitionSpec.from_mapping` and are stored
+    as its canonical JSON text (``dm_partition``), since a dataset column cannot hold a free-form dict.
 
     Example:
-        >>> resolve_settings(judge="unigram")["dm_judge"]
+        >>> json.loads(resolve_settings(judge="rouge1")["dm_partition"])["judge"]
         'unigram'
-        >>> resolve_settings(judge="unigram", judge_options={"threshold": 0.3})["dm_judge_options"]
-        '{"threshold": 0.3}'
+        >>> json.loads(resolve_settings(judge="unigram", judge_options={"threshold": 0.3})["dm_partition"])["judge_options"]
+        {'threshold': 0.3}
     """
-    from diversity_metrics.strategies import check_strategy
+    from diversity_metrics.partitioner import PartitionSpec
 
-    judge_name = _setting(judge, JUDGE_ENV, DEFAULT_JUDGE)
-    if not isinstance(judge_name, str):
-        raise TypeError(f"judge must be a judge name or path string, got {type(judge_name).__name__}")
-    strategy_name = check_strategy(_setting(strategy, STRATEGY_ENV, DEFAULT_STRATEGY))
+    spec = PartitionSpec.from_mapping(
+        {
+            "judge": _setting(judge, JUDGE_ENV, None),
+            "judge_options": _setting(judge_options, JUDGE_OPTIONS_ENV, None),
+            "strategy": _setting(strategy, STRATEGY_ENV, None),
+            "short_rule": _setting(short_rule, SHORT_RULE_ENV, None),
+            "device": _setting(device, DEVICE_ENV, None),
+        }
+    )
     rm = _setting(reward_model, REWARD_MODEL_ENV, "")
     if not isinstance(rm, str):
         raise TypeError(f"reward_model must be a path or hub id string, got {type(rm).__name__}")
@@ -216,33 +249,21 @@ def resolve_settings(
     scale = _setting(quality_scale, QUALITY_SCALE_ENV, "noveltybench")
     if scale not in QUALITY_SCALES:
         raise ValueError(f"quality_scale must be one of {list(QUALITY_SCALES)}, got {scale!r}")
+    from diversity_metrics._validation import check_number
+
     raw_patience = _setting(patience, PATIENCE_ENV, DEFAULT_PATIENCE)
-    try:
-        p = float(raw_patience)
-    except (TypeError, ValueError):
-        raise ValueError(f"patience must be a number in (0, 1], got {raw_patience!r}") from None
-    if not (0.0 < p <= 1.0):
-        raise ValueError(f"patience must be a number in (0, 1], got {raw_patience!r}")
+    if isinstance(raw_patience, str):  # from the environment or a command line
+        try:
+            raw_patience = float(raw_patience)
+        except ValueError:
+            raise TypeError(f"patience must be a number in (0, 1], got {raw_patience!r}") from None
+    p = check_number(raw_patience, "patience", low=0.0, high=1.0, low_open=True)
     return {
-        "dm_judge": judge_name,
-        "dm_judge_options": _judge_options_text(_setting(judge_options, JUDGE_OPTIONS_ENV, None)),
-        "dm_strategy": strategy_name,
+        "dm_partition": spec.to_json(),
         "dm_reward_model": rm,
         "dm_quality_scale": scale,
         "dm_patience": p,
     }
-
-
-def _judge_options_text(value: Any) -> str:
-    """``judge_options`` (a mapping or its JSON text) as canonical JSON text (``"{}"`` when unset)."""
-    from diversity_metrics.judges import check_judge_options
-
-    if isinstance(value, str):
-        try:
-            value = json.loads(value) if value.strip() else None
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"judge_options must be a JSON object, got {value!r} ({exc.msg})") from None
-    return json.dumps(check_judge_options(value, json_values=True), sort_keys=True)
 
 
 # ---------------------------------------------------------------------------------------- filter
@@ -264,11 +285,11 @@ def _samples(results: Sequence[Any]) -> list[str]:
 
 # ------------------------------------------------------------------------------------ NoveltyBench
 @functools.lru_cache(maxsize=4)
-def _judge(name: str, options: str = "{}") -> Any:
-    from diversity_metrics import get_judge
+def _partitioner(spec_json: str) -> Any:
+    from diversity_metrics.partitioner import Partitioner, PartitionSpec
 
-    # loaded once per process: "default" is the engine's default judge, get_judge(None)
-    return get_judge(None if name == DEFAULT_JUDGE else name, **json.loads(options))
+    # one per process and settings; the judge inside loads once
+    return Partitioner(PartitionSpec.from_mapping(json.loads(spec_json)))
 
 
 @functools.lru_cache(maxsize=2)
@@ -281,17 +302,16 @@ def _reward_model(path: str) -> Any:
 def process_noveltybench(doc: dict[str, Any], results: Sequence[Any]) -> dict[str, float]:
     """distinct_k and (with a reward model) utility_k of one prompt's k generations.
 
-    ``distinct_k = number of classes`` of ``partition(generations, prompt, judge, strategy)``;
+    ``distinct_k = number of classes`` of the documents' :class:`~diversity_metrics.Partitioner`;
     ``utility_k = sum_i p^(i-1) 1[c_i new] u_i / sum_i p^(i-1)`` with ``u_i`` the reward model's quality
     (NoveltyBench 1..10 scale by default). Without a reward model ``utility_k`` is left out of the returned
     dict, so lm-eval does not report it (no NaN, no made-up number).
     """
-    from diversity_metrics import distinct_k, partition, utility_k
+    from diversity_metrics import distinct_k, utility_k
 
     generations = _samples(results)
     prompt = doc["prompt"]
-    judge = _judge(doc["dm_judge"], doc.get("dm_judge_options") or "{}")
-    labels = partition(generations, prompt=prompt, judge=judge, strategy=doc["dm_strategy"])
+    labels = _partitioner(doc["dm_partition"]).partition(generations, prompt=prompt)
     out: dict[str, float] = {"distinct_k": float(distinct_k(labels))}
     if doc.get("dm_reward_model"):
         scorer = _reward_model(doc["dm_reward_model"])
@@ -301,25 +321,8 @@ def process_noveltybench(doc: dict[str, Any], results: Sequence[Any]) -> dict[st
 
 
 # -------------------------------------------------------------------------------------------- math
-def _parse_gold(answer: str) -> list[Any]:
-    from math_verify import parse
-
-    gold = parse(f"${answer}$") or parse(answer)
-    if not gold:
-        raise ValueError(f"math-verify cannot parse the reference answer {answer!r}")
-    return gold
-
-
-def _parse_prediction(text: str) -> list[Any]:
-    from math_verify import parse
-
-    return parse(text)
-
-
-def _equal(gold: list[Any], pred: list[Any]) -> bool:
-    from math_verify import verify
-
-    return bool(verify(gold, pred))
+# grading and answer grouping live in diversity_metrics.answers (shared with the math judge and the estimators)
+from diversity_metrics.answers import grade_samples  # noqa: E402  (re-exported: tasks and tests call it here)
 
 
 def powers_of_two_up_to(n: int) -> list[int]:
@@ -332,48 +335,6 @@ def powers_of_two_up_to(n: int) -> list[int]:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     return [2**e for e in range(int(math.log2(n)) + 1)]
-
-
-def grade_samples(answer: str, samples: Sequence[str]) -> tuple[list[bool], list[int], int]:
-    """Check ``samples`` against the reference ``answer`` with math-verify and group their final answers.
-
-    Returns ``(correct, counts, abstentions)``: ``correct[i]`` says whether sample i's answer verifies against
-    the reference; ``counts[0]`` is the number of correct samples, ``counts[1:]`` the sizes of the groups of
-    wrong answers (a wrong answer joins the first group whose first answer math-verify finds equal);
-    ``abstentions`` counts samples with no parseable answer.
-
-    Example:
-        >>> grade_samples("1/2", ["\\\\boxed{0.5}", "\\\\boxed{3}", "\\\\boxed{3}", "no idea"])
-        ([True, False, False, False], [1, 2], 1)
-    """
-    gold = _parse_gold(answer)
-    correct: list[bool] = []
-    counts = [0]
-    reps: list[list[Any]] = []
-    rep_keys: dict[str, int] = {}
-    abstain = 0
-    for text in samples:
-        pred = _parse_prediction(text)
-        if not pred:
-            correct.append(False)
-            abstain += 1
-            continue
-        ok = _equal(gold, pred)
-        correct.append(ok)
-        if ok:
-            counts[0] += 1
-            continue
-        key = str(pred[-1])
-        j = rep_keys.get(key)
-        if j is None:
-            j = next((m for m, rep in enumerate(reps) if _equal(rep, pred)), None)
-        if j is None:
-            reps.append(pred)
-            counts.append(0)
-            j = len(reps) - 1
-        rep_keys.setdefault(key, j)
-        counts[j + 1] += 1
-    return correct, counts, abstain
 
 
 def process_math(doc: dict[str, Any], results: Sequence[Any]) -> dict[str, float]:

@@ -66,7 +66,10 @@ def darling_diversity(
             sizes count masked members only; DARLING's math variant "partition only the correct
             rollouts"). Unmasked responses get ``floor``.
         singleton: value for a group (or masked subset) of exactly one response, which has no evidence of
-            redundancy; returned as given (not floored). The official code divides by zero here.
+            redundancy; returned as given (not floored). The official code differs by case: its
+            ``partition`` reward divides by zero for a group of one, while its math variant
+            ``partition_correct`` gives 0.1 to EVERY rollout of a group with at most one correct rollout;
+            ``singleton=0.1`` with ``mask=correct`` reproduces that exactly.
 
     Returns:
         float64 array of length ``n``, values in ``[min(floor, singleton), 1]``.
@@ -99,8 +102,8 @@ def darling_diversity(
 
 
 def darling_reward(
-    quality: Any,
-    partition: Any,
+    partition: Any = None,
+    qualities: Any = None,
     *,
     floor: float = 0.1,
     fusion: Literal["multiplicative", "additive"] = "multiplicative",
@@ -108,6 +111,7 @@ def darling_reward(
     additive_weight: float = 1.0,
     mask: Any = None,
     singleton: float = 1.0,
+    quality: Any = None,
 ) -> np.ndarray:
     """DARLING reward of one group: quality fused with :func:`darling_diversity`.
 
@@ -119,12 +123,20 @@ def darling_reward(
     * ``"keep"`` (paper behaviour): used as is. Caution: with multiplicative fusion a negative quality
       times a LARGER diversity is MORE negative, so diverse bad answers are punished harder.
     * ``"shift"``: if ``min(q) < 0`` the group minimum is subtracted from every quality first, so all are
-      ``>= 0`` (the official code's optional ``add_bias``, off in its released scripts).
+      ``>= 0``; a group whose qualities are all ``>= 0`` is left as is. This is NOT exactly the official
+      code's optional ``add_bias`` (``ray_trainer.py``, off in its released scripts), which (a) subtracts
+      the group minimum ALWAYS, also when it is positive (the worst rollout of every group then gets 0),
+      and (b) adds that bias to every position of the ``(batch, response_length)`` token-level reward
+      tensor, so the scalar GRPO sums is ``div_i * (q_i - L * min(q))`` with ``L`` the padded response
+      length. For a group with ``min(q) < 0``, ``"shift"`` equals (a) without (b); tests check both
+      statements against a transcription of that code.
     * ``"error"``: any negative quality raises ``ValueError``.
 
     Args:
-        quality: one finite quality score per response (math: 1 correct / 0 wrong).
-        partition: one class id per response, same length as ``quality``.
+        partition: one class id per response.
+        qualities: one finite quality score per response (math: 1 correct / 0 wrong), same length.
+            (Before 0.2 the order was ``(quality, partition)``; the keyword ``quality=`` still works for
+            one release with a ``DeprecationWarning``.)
         floor, mask, singleton: passed to :func:`darling_diversity`.
         fusion: ``"multiplicative"`` or ``"additive"``.
         negative_quality: ``"keep"``, ``"shift"`` or ``"error"``.
@@ -133,12 +145,28 @@ def darling_reward(
     Reference: Li et al. 2025, arXiv 2509.02534, Eq. for ``r_darling``.
 
     Example:
-        >>> darling_reward([1.0, 1.0, 0.0, 1.0], [0, 0, 1, 2]).tolist()
+        >>> darling_reward([0, 0, 1, 2], [1.0, 1.0, 0.0, 1.0]).tolist()
         [0.6666666666666666, 0.6666666666666666, 0.0, 1.0]
     """
-    q = as_float_array(quality, "quality")
+    if quality is not None:
+        import warnings
+
+        if qualities is not None:
+            raise TypeError("darling_reward got both qualities= and the deprecated quality=; pass qualities only")
+        warnings.warn("darling_reward(quality=...) is deprecated; use darling_reward(partition, qualities)",
+                      DeprecationWarning, stacklevel=2)
+        qualities = quality
+    if partition is None or qualities is None:
+        raise TypeError("darling_reward needs partition and qualities: darling_reward(partition, qualities)")
+    q = as_float_array(qualities, "qualities")
+    first = np.asarray(partition)
+    if first.dtype.kind == "f" and first.size and not np.all(np.isfinite(first) & (first == np.round(first))):
+        raise TypeError(
+            "partition holds non-integer values: darling_reward takes (partition, qualities) since 0.2 "
+            "(it used to take (quality, partition))"
+        )
     labels = as_partition(partition)
-    check_same_length(q, labels, "quality", "partition")
+    check_same_length(labels, q, "partition", "qualities")
     if fusion not in _FUSIONS:
         raise ValueError(f"fusion must be one of {_FUSIONS}, got {fusion!r}")
     if negative_quality not in _NEGATIVE_MODES:

@@ -14,6 +14,7 @@ from scipy import stats
 from scipy.special import gammaln
 
 from diversity_metrics._validation import as_int_array, check_same_length
+from diversity_metrics.answers import group_answers
 
 __all__ = ["pass_at_k", "pass_at_k_from_answers", "maj_at_k", "maj_at_k_from_answers", "bootstrap_ci"]
 
@@ -106,23 +107,7 @@ def _default_equal(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _cluster(answers: Sequence[Any], equal: Callable[[Any, Any], bool]) -> tuple[list[Any], list[int], int]:
-    """Group answers by ``equal`` against each class's first member; ``None`` answers abstain."""
-    reps: list[Any] = []
-    counts: list[int] = []
-    abstain = 0
-    for a in answers:
-        if a is None:
-            abstain += 1
-            continue
-        for j, r in enumerate(reps):
-            if equal(a, r):
-                counts[j] += 1
-                break
-        else:
-            reps.append(a)
-            counts.append(1)
-    return reps, counts, abstain
+_cluster = group_answers  # the one answer grouping (diversity_metrics.answers)
 
 
 def _per_problem_answers(answers: Any, name: str = "answers") -> list[list[Any]]:
@@ -253,15 +238,23 @@ def _exact_cost(counts: np.ndarray, correct: int, k: int, abstain: int) -> tuple
     return int(ops.sum()), int(np.sum(ops * (rem + 1) * ties))
 
 
+MC_CHUNK_CELLS = 1 << 22  # Monte-Carlo maj@k draws at most this many (draw, class) cells at a time (32 MiB)
+
+
 def _maj_monte_carlo(
     counts: np.ndarray, correct: int, k: int, abstain: int, n_draws: int, rng: np.random.Generator
 ) -> float:
     colors = np.append(counts, abstain).astype(np.int64)
-    draws = rng.multivariate_hypergeometric(colors, k, size=n_draws)[:, :-1]
-    top = draws.max(axis=1, keepdims=True)
-    tied = (draws == top) & (top > 0)
-    credit = tied[:, correct] / np.maximum(tied.sum(axis=1), 1)
-    return float(credit.mean())
+    # draws are made in chunks of rows so memory stays O(MC_CHUNK_CELLS), whatever the number of classes;
+    # the Generator yields the same stream as one call of size n_draws, so the value does not depend on chunking
+    rows = max(1, MC_CHUNK_CELLS // colors.size)
+    credit = 0.0
+    for start in range(0, n_draws, rows):
+        draws = rng.multivariate_hypergeometric(colors, k, size=min(rows, n_draws - start))[:, :-1]
+        top = draws.max(axis=1, keepdims=True)
+        tied = (draws == top) & (top > 0)
+        credit += float(np.sum(tied[:, correct] / np.maximum(tied.sum(axis=1), 1)))
+    return credit / n_draws
 
 
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
@@ -294,7 +287,9 @@ def maj_at_k(
     ``method="exact"`` sums over the correct class's count x (hypergeometric) and a dynamic programme over
     the classes of size >= x (the smaller ones, merged with the abstentions, can neither beat nor tie it),
     drawn one after another, tracking (draws, classes tied at x); log-gamma probabilities (no overflow).
-    ``"monte_carlo"`` averages ``n_draws`` seeded draws (local Generator). ``"auto"`` uses exact when the
+    ``"monte_carlo"`` averages ``n_draws`` seeded draws (local Generator), drawn in chunks of at most
+    ``MC_CHUNK_CELLS`` (2**22) draw x class cells, so memory is ~32 MiB whatever the number of answer classes
+    (150,000 classes used to need 22 GiB); time grows with draws x classes. ``"auto"`` uses exact when the
     programme needs at most 2e5 slice updates on at most 5e7 array cells (every n <= 256 qualifies, in
     well under a second), else Monte-Carlo.
 
@@ -411,15 +406,13 @@ def bootstrap_ci(
         >>> point, bool(low < point < high)
         (0.6, True)
     """
-    from diversity_metrics._validation import as_float_array
+    from diversity_metrics._validation import as_float_array, check_number
 
     v = as_float_array(per_problem_values, "per_problem_values")
     if v.size < 2:
         raise ValueError(f"per_problem_values needs at least 2 values for a bootstrap, got {v.size}")
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float, np.floating)) or not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 1:
-        raise ValueError(f"n_resamples must be a positive integer, got {n_resamples!r}")
+    confidence = check_number(confidence, "confidence", low=0.0, high=1.0, low_open=True, high_open=True)
+    n_resamples = check_number(n_resamples, "n_resamples", integer=True, low=1)
     methods = {"percentile": "percentile", "basic": "basic", "bca": "BCa"}
     if method not in methods:
         raise ValueError(f"method must be one of {sorted(methods)}, got {method!r}")

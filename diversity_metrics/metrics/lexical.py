@@ -1,8 +1,9 @@
 """Reference-free lexical diversity of a set of texts: distinct-n, self-BLEU, n-gram uniqueness, compression.
 
-Tokenisation (distinct-n and n-gram uniqueness): ``text.lower().split()``, i.e. lowercased and split on
-runs of Unicode whitespace; punctuation stays attached to its word ("cat." != "cat"). Self-BLEU uses
-sacrebleu's own tokeniser (``13a``, case-sensitive by default).
+Tokenisation of distinct-n: ``text.lower().split()``, i.e. lowercased and split on runs of Unicode
+whitespace; punctuation stays attached to its word ("cat." != "cat"). n-gram uniqueness follows DARLING:
+``text.split()``, case kept (``lowercase=True`` lower-cases). Self-BLEU uses sacrebleu's own tokeniser
+(``13a``, case-sensitive by default).
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sacrebleu.metrics import BLEU
-
 from diversity_metrics._validation import as_texts
 
 __all__ = ["distinct_n", "self_bleu", "ngram_uniqueness", "compression_ratio", "word_tokens"]
@@ -88,6 +87,9 @@ def self_bleu(texts: Sequence[str], *, tokenize: str = "13a", lowercase: bool = 
         >>> self_bleu(["only one"])
         0.0
     """
+    from diversity_metrics._extras import require
+
+    BLEU = require("sacrebleu.metrics", extra="lexical", feature="self_bleu").BLEU  # noqa: N806 - sacrebleu's class
     items = as_texts(texts)
     if len(items) < 2:
         return 0.0
@@ -101,31 +103,56 @@ def self_bleu(texts: Sequence[str], *, tokenize: str = "13a", lowercase: bool = 
     return float(min(1.0, max(0.0, np.mean(scores) / 100.0)))  # sacrebleu's 100.0000000004 -> 1.0
 
 
-def ngram_uniqueness(texts: Sequence[str], n: int = 4) -> np.ndarray:
-    """DARLING's n-gram diversity baseline, one value per text.
+def ngram_uniqueness(
+    texts: Sequence[str], n: int = 4, *, lowercase: bool = False, denominator: str = "total"
+) -> np.ndarray:
+    """DARLING's n-gram diversity baseline, one value per text (its ``ngram`` reward, default 4-grams).
 
-    ``u_i = |G_i minus union_{j != i} G_j| / |G_i|`` where ``G_i`` is the set of distinct n-grams of text i
-    (default 4-grams). 1.0 = nothing shared with the other texts, 0.0 = every n-gram appears elsewhere.
-    A text shorter than n words (no n-grams, including the empty string) scores 0.0, so degenerate short
-    outputs cannot earn the reward; use a smaller n for short-answer tasks. A single text scores 1.0
-    (if it has n-grams).
+    ``u_i = |G_i minus union_{j != i} G_j| / (len(tokens_i) - n + 1)`` where ``tokens_i = text_i.split()``
+    (case kept) and ``G_i`` is the set of distinct n-grams of text i: the n-grams that no other text has,
+    over the number of n-gram POSITIONS of the text. A text shorter than n words scores 0.0 (DARLING divides
+    by 1 there and has no n-gram), so degenerate short outputs cannot earn the reward; use a smaller n for
+    short-answer tasks. A text repeating its own n-grams scores below 1 even alone (``"a b a b a b"``
+    with n=2 has 2 distinct bigrams over 5 positions: 0.4).
+
+    This is a transcription of ``process_uid_group`` in DARLING's
+    ``verl/utils/reward_score/diversity_rewards.py`` (tests/test_reliability_fidelity.py checks it on
+    thousands of random groups). ``lowercase=True, denominator="distinct"`` gives this package's earlier
+    variant (lower-cased words, divided by the number of DISTINCT n-grams of the text, so a text's own
+    repetitions do not lower it).
+
+    Args:
+        texts: the rollouts of one prompt.
+        n: n-gram order (DARLING: 4).
+        lowercase: lower-case the words first (DARLING: no).
+        denominator: ``"total"`` (DARLING: n-gram positions) or ``"distinct"`` (distinct n-grams).
 
     Reference: Li et al. 2025 (DARLING), the n-gram diversity ablation.
 
     Example:
         >>> ngram_uniqueness(["a b c d e", "a b c d f", "x y z w"]).tolist()
         [0.5, 0.5, 1.0]
+        >>> ngram_uniqueness(["a b a b a b", "c a b"], n=2).tolist()
+        [0.2, 0.5]
+        >>> ngram_uniqueness(["a b a b a b", "c a b"], n=2, denominator="distinct").tolist()
+        [0.5, 0.5]
     """
     items = as_texts(texts)
     order = _check_n(n)
-    grams = [set(_ngrams(word_tokens(t), order)) for t in items]
+    if denominator not in ("total", "distinct"):
+        raise ValueError(f"denominator must be 'total' (DARLING) or 'distinct', got {denominator!r}")
+    if not isinstance(lowercase, bool):
+        raise TypeError(f"lowercase must be True or False, got {type(lowercase).__name__}")
+    tokens = [t.lower().split() if lowercase else t.split() for t in items]
+    grams = [set(_ngrams(tok, order)) for tok in tokens]
     owners: Counter[tuple[str, ...]] = Counter()
     for g in grams:
         owners.update(g)
     out = np.zeros(len(items), dtype=np.float64)
     for i, g in enumerate(grams):
         if g:
-            out[i] = sum(1 for x in g if owners[x] == 1) / len(g)
+            size = len(g) if denominator == "distinct" else len(tokens[i]) - order + 1
+            out[i] = sum(1 for x in g if owners[x] == 1) / size
     return out
 
 
@@ -134,7 +161,7 @@ def compression_ratio(texts: Sequence[str]) -> float:
 
     ``CR = len(b) / len(gzip(b, level=9, mtime=0))`` with ``b = " ".join(texts).encode()``; higher means
     more repetition (less diverse). gzip adds ~20 bytes of header, so short sets score below 1; only
-    compare sets of similar size. All-empty input gives 0.0 (no bytes). Deterministic.
+    compare sets of similar size. All-empty input (``[""]``, ``["", ""]``) gives 0.0. Deterministic.
 
     Reference: Shaib et al., "Standardizing the Measurement of Text Diversity", 2024.
 
@@ -143,5 +170,7 @@ def compression_ratio(texts: Sequence[str]) -> float:
         True
     """
     items = as_texts(texts)
+    if not any(items):  # every text empty (the joining spaces are no content)
+        return 0.0
     raw = " ".join(items).encode("utf-8")
     return len(raw) / len(gzip.compress(raw, compresslevel=9, mtime=0))

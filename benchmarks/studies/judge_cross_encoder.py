@@ -23,7 +23,7 @@ Prints held-out ROC AUC and accuracy with 95% percentile-bootstrap intervals (2,
 validation-slice figures, pairs/s at inference (both orders per pair) on the 224 within-group pairs of 8
 groups of 8 held-out responses, and the extrapolated cost of one DARLING RL step (7,168 pairs).
 
-    python benchmarks/judge_cross_encoder.py [--epochs 3] [--train-layers 3] [--lr 5e-5]
+    python benchmarks/studies/judge_cross_encoder.py [--epochs 3] [--train-layers 3] [--lr 5e-5]
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAIRS = ROOT.parent / "shared" / "data" / "noveltybench" / "equivalence_pairs_train.jsonl"
 RL_STEP_PAIRS = 7168  # 256 prompts x 8 responses, transitive strategy (docs/partitioning.md)
 SHIPPED_STEP_S = 65.0  # shipped learned judge, same CPU (docs/partitioning.md)

@@ -28,7 +28,7 @@ anything on ``generations/gpt-4o.jsonl`` (the evaluation set of the agreement ch
 
 The shipped judge's encoder (with its token sketch and IDF table) embeds everything; its feature set is used.
 
-    python benchmarks/judge_operating_point.py [--cache /tmp/dm_judge_cache.npz] [--gen-cache-dir /tmp]
+    python benchmarks/studies/judge_operating_point.py [--cache /tmp/dm_judge_cache.npz] [--gen-cache-dir /tmp]
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data" / "noveltybench"
 _WORD = re.compile(r"\w+")
 C_GRID = (0.03, 0.1, 0.3, 1.0)

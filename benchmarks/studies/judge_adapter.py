@@ -20,7 +20,7 @@ clean.
 Layers 1-4 are frozen, so their outputs are computed once and cached; 2-core CPU, no GPU, about 15-20
 minutes in all.
 
-    python benchmarks/judge_adapter.py [--epochs 4] [--lr 3e-4] [--rank 8] [--seed 0]
+    python benchmarks/studies/judge_adapter.py [--epochs 4] [--lr 3e-4] [--rank 8] [--seed 0]
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAIRS = ROOT.parent / "shared" / "data" / "noveltybench" / "equivalence_pairs_train.jsonl"
 TRAINED = ("query", "value", "attention.output.dense", "intermediate.dense", "output.dense")
 

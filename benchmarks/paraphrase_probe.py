@@ -1,0 +1,133 @@
+"""Paraphrase probe: does a judge merge paraphrases and keep different answers apart? (2-core CPU, no GPU)
+
+``benchmarks/data/paraphrase_probe.jsonl`` (written for this project, not third-party data) holds 44 groups
+of chat answers to one prompt each -- 26 short (one sentence or a few words) and 18 long (a paragraph):
+three paraphrases of one answer (``paraphrases``: same content, different wording) and two answers whose
+content differs (``different``), most of which reuse the paraphrases' wording. Each group's five answers are
+partitioned with the public ``diversity_metrics.partition`` (default strategy ``greedy`` and default short
+rule ``normalized``), and the script prints per judge:
+
+* **recall** = share of the 3 paraphrase pairs per group put in one class (132 pairs), and
+* **separation** = share of the 7 pairs involving a different-content answer (each different answer with
+  each paraphrase, and the two different answers with each other; 308 pairs) put in different classes,
+
+overall and for the short and the long groups, and, for the learned judge, the ``darling`` rule
+cross-fitted over the groups (threshold chosen on half of them, scored on the other half). Judges: the learned judge at each named operating point
+(``darling`` = the default, ``human``, ``noveltybench``), ``unigram``, ``embedding``, ``bleu``, ``exact`` and
+``normalized``.
+
+    python benchmarks/paraphrase_probe.py [--judges learned,unigram] [--strategy transitive]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+PROBE = Path(__file__).resolve().parent / "data" / "paraphrase_probe.jsonl"
+JUDGES = ("learned", "unigram", "embedding", "bleu", "exact", "normalized")
+LEARNED_POINTS = ("darling", "human", "noveltybench")
+
+
+def load_probe(path: Path = PROBE) -> list[dict]:
+    """The probe groups (``id``, ``kind``, ``prompt``, ``paraphrases`` (3), ``different`` (2))."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def pair_outcomes(labels: list[int]) -> tuple[list[bool], list[bool]]:
+    """For one group's labels (3 paraphrases first, then 2 different answers): merged paraphrase pairs and
+    separated different-content pairs.
+
+    Example:
+        >>> pair_outcomes([0, 0, 1, 2, 2])
+        ([True, False, False], [True, True, True, True, True, True, False])
+    """
+    para = [labels[i] == labels[j] for i in range(3) for j in range(i + 1, 3)]
+    diff = [labels[d] != labels[p] for d in (3, 4) for p in range(3)] + [labels[3] != labels[4]]
+    return para, diff
+
+
+def evaluate(groups: list[dict], judge: str, judge_options: dict, strategy: str) -> dict[str, dict[str, float]]:
+    """Recall / separation (overall, short, long) of one judge on the probe, via ``diversity_metrics.partition``."""
+    from diversity_metrics import partition
+
+    out: dict[str, dict[str, list[bool]]] = {k: {"recall": [], "separation": []} for k in ("all", "short", "long")}
+    for g in groups:
+        labels = partition(
+            g["paraphrases"] + g["different"], prompt=g["prompt"], judge=judge, judge_options=judge_options,
+            strategy=strategy,
+        )
+        para, diff = pair_outcomes(labels)
+        for key in ("all", g["kind"]):
+            out[key]["recall"] += para
+            out[key]["separation"] += diff
+    return {k: {m: float(np.mean(v)) for m, v in d.items()} for k, d in out.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--judges", default=",".join(JUDGES))
+    parser.add_argument("--strategy", default="greedy")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    groups = load_probe()
+    n_short = sum(g["kind"] == "short" for g in groups)
+    print(
+        f"{len(groups)} groups ({n_short} short, {len(groups) - n_short} long): {3 * len(groups)} paraphrase pairs, "
+        f"{7 * len(groups)} different-content pairs; strategy={args.strategy}, short_rule=normalized; "
+        f"machine: {platform.machine()} CPU, {__import__('os').cpu_count()} cores, no GPU"
+    )
+    header = f"{'judge':28s} {'recall':>7s} {'separation':>11s} {'short r/s':>11s} {'long r/s':>11s} {'time s':>7s}"
+    print(header)
+    print("-" * len(header))
+    runs: list[tuple[str, str, dict]] = []
+    for name in args.judges.split(","):
+        if name == "learned":
+            runs += [(f"learned ({p})", "learned", {"device": "cpu", "operating_point": p}) for p in LEARNED_POINTS]
+        elif name == "embedding":
+            runs.append((name, name, {"device": "cpu"}))
+        else:
+            runs.append((name, name, {}))
+    for label, judge, options in runs:
+        t0 = time.perf_counter()
+        r = evaluate(groups, judge, options, args.strategy)
+        print(
+            f"{label:28s} {r['all']['recall']:7.3f} {r['all']['separation']:11.3f} "
+            f"{r['short']['recall']:5.2f}/{r['short']['separation']:4.2f} "
+            f"{r['long']['recall']:5.2f}/{r['long']['separation']:4.2f} {time.perf_counter() - t0:7.1f}",
+            flush=True,
+        )
+    if "learned" in args.judges.split(","):
+        cross_fitted_darling(groups)
+
+
+def cross_fitted_darling(groups: list[dict]) -> None:
+    """How much the in-sample choice of the darling point flatters it: choose the threshold (the same rule as
+    benchmarks/train_default_judge.py) on the odd-numbered groups and score the even ones, and vice versa."""
+    from diversity_metrics.judges.learned import LearnedJudge
+    from diversity_metrics.training.operating_points import group_score_matrices, probe_point
+
+    judge = LearnedJudge.load(device="cpu")
+    texts = [g["paraphrases"] + g["different"] for g in groups]
+    mats = group_score_matrices(judge, texts)
+    for name, fit, test in (("odd -> even", 1, 0), ("even -> odd", 0, 1)):
+        f = [i for i in range(len(groups)) if i % 2 == fit]
+        e = [i for i in range(len(groups)) if i % 2 == test]
+        t, r_fit, s_fit = probe_point([texts[i] for i in f], [mats[i] for i in f])
+        _, r, sep = probe_point([texts[i] for i in e], [mats[i] for i in e], grid=[t])
+        print(
+            f"darling rule cross-fitted {name}: threshold {t:.2f} (fit recall {r_fit:.3f}, separation {s_fit:.3f}) "
+            f"-> held-out groups recall {r:.3f}, separation {sep:.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
