@@ -257,8 +257,8 @@ def partition_batch(
     prompts: Sequence[str | None] | None = None,
     judge: JudgeLike = None,
     judge_options: dict[str, Any] | None = None,
-    strategy: str = "greedy",
-    short_rule: str | bool = "normalized",
+    strategy: str | None = None,
+    short_rule: str | bool | None = None,
     device: str | None = None,
     batch_size: int = 1024,
     show_progress: bool = False,
@@ -276,7 +276,8 @@ def partition_batch(
         judge: ``None`` (the package default judge), a registry name, a folder, or a judge instance;
             see :func:`diversity_metrics.get_judge`.
         judge_options: options for the judge (checked against its declared options).
-        strategy: ``"greedy"`` (NoveltyBench), ``"transitive"`` (DARLING), ``"clique"`` or ``"average"``.
+        strategy: ``"greedy"`` (NoveltyBench; the default), ``"transitive"`` (DARLING), ``"clique"`` or
+            ``"average"``; ``None`` means the default of :class:`~diversity_metrics.PartitionSpec`.
         short_rule: ``"normalized"`` (default), ``"noveltybench"`` or ``"off"``: how pairs of responses with
             <= 5 words each are decided (:mod:`diversity_metrics.judges.short_rule`).
         device: the judge's device, for judges that run a model.
@@ -304,8 +305,8 @@ def partition(
     prompt: str | None = None,
     judge: JudgeLike = None,
     judge_options: dict[str, Any] | None = None,
-    strategy: str = "greedy",
-    short_rule: str | bool = "normalized",
+    strategy: str | None = None,
+    short_rule: str | bool | None = None,
     device: str | None = None,
 ) -> list[int]:
     """Partition the responses to one prompt into classes of functionally equivalent responses.
