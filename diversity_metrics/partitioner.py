@@ -49,7 +49,6 @@ __all__ = [
     "Partitioner",
     "PARTITION_KEYS",
     "clear_judge_cache",
-    "cached_partitioner",
     "metric_version",
 ]
 
@@ -137,7 +136,10 @@ class PartitionSpec:
         declared = judge_options_for(key)
         if device is not None and "device" not in declared:
             device = None  # a model-free judge runs anywhere; recorded as no device
-        strategy = check_strategy(self.strategy)
+        try:
+            strategy = check_strategy(self.strategy)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{w}{exc}") from None
         short_rule = _check_short_rule(self.short_rule, w)
         from diversity_metrics._validation import check_number
 
@@ -390,8 +392,3 @@ class Partitioner:
 
     def __repr__(self) -> str:
         return f"Partitioner({self.spec!r})"
-
-
-def cached_partitioner(judge: Any = None, **settings: Any) -> Partitioner:
-    """A :class:`Partitioner` for the keyword form of :func:`diversity_metrics.partition` (judge cached)."""
-    return Partitioner(judge=judge, **settings)

@@ -80,13 +80,8 @@ class DarlingOptions:
 
     def __post_init__(self) -> None:
         w = "reward_kwargs."
-        try:
-            spec = PartitionSpec.from_mapping({k: getattr(self, k) for k in PARTITION_KEYS}, where=w,
-                                              defaults={"strategy": REWARD_STRATEGY})
-        except TypeError as exc:
-            raise TypeError(_prefixed(str(exc), w)) from None
-        except ValueError as exc:
-            raise ValueError(_prefixed(str(exc), w)) from None
+        spec = PartitionSpec.from_mapping({k: getattr(self, k) for k in PARTITION_KEYS}, where=w,
+                                          defaults={"strategy": REWARD_STRATEGY})
         RewardSpec.from_mapping({k: getattr(self, k) for k in REWARD_KEYS}, where=w)
         for key in ("judge", "strategy", "short_rule", "batch_size"):  # canonical forms
             object.__setattr__(self, key, getattr(spec, key))
@@ -150,16 +145,6 @@ class DarlingOptions:
         out = dataclasses.asdict(self)
         out["val_splits"] = list(self.val_splits)
         return out
-
-
-def _prefixed(message: str, where: str) -> str:
-    """Name the reward_kwargs key in messages of the shared validators that do not already."""
-    if message.startswith(where):
-        return message
-    for key in PARTITION_KEYS:
-        if message.startswith(key + " "):
-            return where + message
-    return message
 
 
 def _select(config: Any, *keys: str) -> Any:
