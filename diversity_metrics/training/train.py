@@ -67,7 +67,7 @@ from diversity_metrics.training.evaluation import (
 
 __all__ = ["DEFAULT_FEATURE_SET", "MONOTONE_FEATURES", "embed_texts", "fit_head", "monotone_mask", "train_judge"]
 
-DEFAULT_FEATURE_SET = "cos+lex+struct+tok"
+DEFAULT_FEATURE_SET = "cos+lex+struct+tok+ctr"
 DEFAULT_SKETCH_TOKENS = 64
 DEFAULT_SEGMENT = "sentence"
 DEFAULT_MAX_CHUNKS = 32
@@ -211,8 +211,9 @@ def _int_arg(value: Any, name: str, low: int, high: int) -> int:
 
 def monotone_mask(names: Sequence[str]) -> np.ndarray:
     """Columns whose head coefficient is constrained to be >= 0: every similarity feature (semantic
-    cosines, sentence/chunk alignment, token alignment, and word/bold overlaps), so the judge's score never
-    falls when two responses become more similar; length and layout features are unconstrained."""
+    cosines, sentence/chunk alignment, token alignment, word/bold overlaps and the content-contrast
+    features, which are 1 when there is no contrast), so the judge's score never falls when two responses
+    become more similar; length and layout features are unconstrained."""
     return np.array([n in MONOTONE_FEATURES for n in names], dtype=bool)
 
 
@@ -221,6 +222,8 @@ MONOTONE_FEATURES = frozenset(
         "cos_mean", "cos_first", "chunk_align", "chunk_max", "cos_positional", "cos_last", "token_align",
         "jaccard_1", "jaccard_2", "jaccard_3", "containment_1", "jaccard_first20", "jaccard_numbers",
         "same_first_line", "jaccard_bold",
+        # content-contrast features, written as similarities (1 = no contrast)
+        "no_word_swap", "no_short_number_conflict", "no_name_conflict",
     }
 )
 
