@@ -200,3 +200,28 @@ def test_a_failing_judge_and_a_missing_extra_are_one_line_too(tmp_path, capsys, 
     monkeypatch.setitem(sys.modules, "sacrebleu.metrics", None)
     _user_error(tmp_path, capsys, [str(src), "--judge", "exact", "-o", str(tmp_path / "x.jsonl")],
                 "pip install 'diversity-metrics[lexical]'")
+
+
+def test_resume_refuses_results_made_with_other_learned_judge_weights(tmp_path, capsys):
+    """A judge folder retrained in place (same path, other weights) must not resume its old results."""
+    import shutil
+
+    from diversity_metrics.judges.learned import DEFAULT_JUDGE_DIR
+
+    folder = tmp_path / "judge"
+    shutil.copytree(DEFAULT_JUDGE_DIR, folder)
+    src, out = _write(tmp_path / "gen.jsonl", _gen(B)), tmp_path / "out.jsonl"
+    argv = ["score", str(src), "--judge", str(folder), "-o", str(out), "--quiet"]
+    assert main(argv) == 0
+    first = _read(out)
+    assert "#" in first[0]["settings"]["metric_version"]  # the weights' hash is part of the version
+    assert main(argv) == 0  # same weights: resumes, nothing recomputed
+    assert _read(out) == first
+    config = json.loads((folder / "config.json").read_text())
+    config["operating_points"]["darling"] = 0.9  # the folder changed under the same path
+    (folder / "config.json").write_text(json.dumps(config))
+    capsys.readouterr()
+    assert main(argv) == 2
+    _one_error_line(capsys, "holds results made with other settings")
+    assert main([*argv, "--no-resume"]) == 0
+    assert _read(out)[0]["settings"]["metric_version"] != first[0]["settings"]["metric_version"]
