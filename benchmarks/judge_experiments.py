@@ -26,14 +26,16 @@ single process, torch threads = 2 (the machine is shared with other jobs: speeds
    all-MiniLM-L6-v2 was trained on, <= 32 sentences and 1,008 word pieces per response -- with the same 26
    features: thresholded cosine / sentence alignment, a semantic-only head, the full head, and the full
    head with every similarity coefficient constrained >= 0 (judge v2);
-6. (judge v2.1, shipped) the v2 features plus the four content-contrast features (``ctr``: a content-word
+6. (judge v2.1) the v2 features plus the four content-contrast features (``ctr``: a content-word
    substitution under high overlap, a minimal substitution or a number conflict between short answers,
-   a name conflict), monotone head (``C`` = 1, the value the shipped pipeline's cross-validation picks).
+   a name conflict), monotone head (``C`` = 1, the value the v2.1 pipeline's cross-validation picked);
+7. (judge v2.2, shipped) v2.1 plus the answer-focused token alignment (``ptok``: the token alignment with
+   every word piece of the pair's prompt left out), monotone head (``C`` = 0.3, the shipped pipeline's pick).
 
 Embeddings are computed once and cached (``--cache``, default /tmp/dm_judge_cache.npz, shared with
 benchmarks/train_default_judge.py).
 
-    python benchmarks/judge_experiments.py [--cache PATH] [--n-boot 2000] [--only "(5),(6)"]
+    python benchmarks/judge_experiments.py [--cache PATH] [--n-boot 2000] [--only "(5),(6),(7)"]
     python benchmarks/judge_experiments.py --agreement   # threshold sweep of the shipped judge against
                                                          # NoveltyBench's official partitions
 """
@@ -174,9 +176,13 @@ def approaches() -> dict[str, tuple[str, Callable[[], object]]]:
             "s:cos+lex+struct+tok",
             lambda: Monotone(0.3),
         ),
-        "(6) sentence chunks: cos+lex+struct+tok+ctr (content contrast) + monotone LR  [shipped v2.1]": (
+        "(6) sentence chunks: cos+lex+struct+tok+ctr (content contrast) + monotone LR  [v2.1]": (
             "s:cos+lex+struct+tok+ctr",
             lambda: Monotone(1.0, "cos+lex+struct+tok+ctr"),
+        ),
+        "(7) v2.1 + answer-focused token alignment (prompt pieces left out) + monotone LR  [shipped v2.2]": (
+            "s:cos+lex+struct+tok+ctr+ptok",
+            lambda: Monotone(0.3, "cos+lex+struct+tok+ctr+ptok"),
         ),
     }
 
@@ -304,7 +310,13 @@ def main() -> None:
         if kind == "vec+cos":
             full = pair_features(a, b, ta, tb, feature_set="vec+cos+lex+struct", sketch_tokens=SKETCH)
             return full[:, : 2 * DIM + 6]
-        return pair_features(a, b, ta, tb, feature_set=kind, sketch_tokens=SKETCH)
+        masks = None
+        if kind.endswith("+ptok"):  # answer-focused alignment: the pair's prompt pieces are left out
+            from diversity_metrics.judges.learned import prompt_sketch_masks
+
+            prompts = np.asarray(data.prompt_list(), dtype=object)[idx].tolist()
+            masks = prompt_sketch_masks(encoders["sentence" if sentence else "window"], ta, tb, prompts)
+        return pair_features(a, b, ta, tb, feature_set=kind, sketch_tokens=SKETCH, sketch_masks=masks)
 
     def fit_predict(make, x_tr, y_tr, groups_tr, x_te):
         folds = grouped_folds(groups_tr, y_tr, 5, args.seed)

@@ -118,7 +118,7 @@ def cross_fitted_darling(groups: list[dict]) -> None:
 
     judge = LearnedJudge.load(device="cpu")
     texts = [g["paraphrases"] + g["different"] for g in groups]
-    mats = group_score_matrices(judge, texts)
+    mats = group_score_matrices(judge, texts, prompts=[g["prompt"] for g in groups])
     grid = np.round(np.arange(0.02, 0.981, 0.01), 2)
     sweep = [(t, *probe_point(texts, mats, grid=[t])[1:]) for t in grid]
     best = max((row for row in sweep if row[2] >= 0.90), key=lambda row: (row[1], row[0]), default=None)
@@ -132,7 +132,7 @@ def cross_fitted_darling(groups: list[dict]) -> None:
     for name, fit, test in (("odd -> even", 1, 0), ("even -> odd", 0, 1)):
         f = [i for i in range(len(groups)) if i % 2 == fit]
         e = [i for i in range(len(groups)) if i % 2 == test]
-        t, r_fit, s_fit = probe_point([texts[i] for i in f], [mats[i] for i in f])
+        t, r_fit, s_fit = probe_point([texts[i] for i in f], [mats[i] for i in f], min_recall=0.80)
         _, r, sep = probe_point([texts[i] for i in e], [mats[i] for i in e], grid=[t])
         print(
             f"darling rule cross-fitted {name}: threshold {t:.2f} (fit recall {r_fit:.3f}, separation {s_fit:.3f}) "

@@ -145,8 +145,9 @@ class _Scorer:
             ib = np.fromiter((self.embedding_rows[b] for _, b in id_pairs), dtype=np.int64, count=len(id_pairs))
             emb = self.embeddings[0] if len(self.embeddings) == 1 else np.concatenate(self.embeddings)
             self.embeddings = [emb]
+            extra = {"prompt": prompt} if judge.uses_prompt else {}
             scores = judge.score_embeddings(
-                emb[ia], emb[ib], [self.texts[a] for a, _ in id_pairs], [self.texts[b] for _, b in id_pairs]
+                emb[ia], emb[ib], [self.texts[a] for a, _ in id_pairs], [self.texts[b] for _, b in id_pairs], **extra
             )
         else:
             scores = judge.score_pairs([(self.texts[a], self.texts[b]) for a, b in id_pairs], prompt)

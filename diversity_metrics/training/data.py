@@ -28,12 +28,17 @@ REQUIRED_FIELDS = ("generation_0", "generation_1", "similar")
 
 @dataclass(frozen=True)
 class PairData:
-    """Row-aligned pair texts, 0/1 labels and group keys (the prompt, or the row index without one)."""
+    """Row-aligned pair texts, 0/1 labels, group keys (the prompt, or the row index without one) and prompts."""
 
     texts_a: list[str]
     texts_b: list[str]
     labels: np.ndarray
     groups: list[str]
+    prompts: list[str | None] | None = None
+
+    def prompt_list(self) -> list[str | None]:
+        """One prompt (or None) per row."""
+        return list(self.prompts) if self.prompts is not None else [None] * len(self.texts_a)
 
     def __len__(self) -> int:
         return len(self.texts_a)
@@ -45,6 +50,7 @@ class PairData:
             [self.texts_b[i] for i in idx],
             self.labels[idx],
             [self.groups[i] for i in idx],
+            None if self.prompts is None else [self.prompts[i] for i in idx],
         )
 
 
@@ -74,6 +80,7 @@ def load_pairs(path: str | os.PathLike[str]) -> PairData:
     texts_b: list[str] = []
     labels: list[int] = []
     groups: list[str] = []
+    prompts: list[str | None] = []
     for line_no, row in read_jsonl(p):
         missing = [k for k in REQUIRED_FIELDS if k not in row]
         if missing:
@@ -86,6 +93,7 @@ def load_pairs(path: str | os.PathLike[str]) -> PairData:
         labels.append(_label(row["similar"], line_no))
         prompt = row.get("prompt")
         groups.append(prompt if isinstance(prompt, str) else f"#row{len(groups)}")
+        prompts.append(prompt if isinstance(prompt, str) else None)
     if not labels:
         raise ValueError(f"pairs_path {os.fspath(path)!r} holds no pairs")
     y = np.asarray(labels, dtype=np.int64)
@@ -94,7 +102,7 @@ def load_pairs(path: str | os.PathLike[str]) -> PairData:
             f"pairs_path {os.fspath(path)!r}: all {len(y)} labels are {int(y[0])}; training needs both "
             "equivalent (1) and different (0) pairs"
         )
-    return PairData(texts_a, texts_b, y, groups)
+    return PairData(texts_a, texts_b, y, groups, prompts)
 
 
 def _group_ids(groups: list[str]) -> np.ndarray:

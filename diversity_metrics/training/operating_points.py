@@ -60,16 +60,25 @@ def memoised(
 __all__ = ["class_count_point", "group_score_matrices", "memoised", "probe_point", "replay_partitions"]
 
 
-def group_score_matrices(judge: Any, groups: Sequence[Sequence[str]], batch: int = 4096) -> list[np.ndarray]:
+def group_score_matrices(
+    judge: Any,
+    groups: Sequence[Sequence[str]],
+    batch: int = 4096,
+    prompts: Sequence[str | None] | None = None,
+) -> list[np.ndarray]:
     """Symmetric matrices of ``judge`` scores over each group's texts (one encoder pass per distinct text).
 
-    ``judge`` is an :class:`~diversity_metrics.judges.base.EmbeddingJudge` (``embed`` + ``score_embeddings``).
+    ``judge`` is an :class:`~diversity_metrics.judges.base.EmbeddingJudge` (``embed`` + ``score_embeddings``);
+    ``prompts`` (one per group) reach judges that read them (``uses_prompt``), as the engine passes them.
     """
+    if prompts is not None and len(prompts) != len(groups):
+        raise ValueError(f"prompts and groups have mismatched lengths: {len(prompts)} != {len(groups)}")
     texts = list(dict.fromkeys(t for g in groups for t in g))
     index = {t: i for i, t in enumerate(texts)}
     emb = judge.embed(texts)
     out = []
-    for g in groups:
+    for gi, g in enumerate(groups):
+        extra = {"prompt": prompts[gi]} if prompts is not None and getattr(judge, "uses_prompt", False) else {}
         n = len(g)
         m = np.eye(n)
         pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
@@ -77,7 +86,9 @@ def group_score_matrices(judge: Any, groups: Sequence[Sequence[str]], batch: int
             part = pairs[s : s + batch]
             ia = [index[g[i]] for i, _ in part]
             ib = [index[g[j]] for _, j in part]
-            scores = judge.score_embeddings(emb[ia], emb[ib], [g[i] for i, _ in part], [g[j] for _, j in part])
+            scores = judge.score_embeddings(
+                emb[ia], emb[ib], [g[i] for i, _ in part], [g[j] for _, j in part], **extra
+            )
             for (i, j), v in zip(part, scores, strict=True):
                 m[i, j] = m[j, i] = v
         out.append(m)
@@ -139,13 +150,16 @@ def probe_point(
     matrices: Sequence[np.ndarray],
     n_paraphrases: int = 3,
     grid: Sequence[float] = tuple(np.round(np.arange(0.02, 0.981, 0.01), 2)),
+    min_recall: float | None = None,
     **replay: Any,
 ) -> tuple[float, float, float]:
     """``(threshold, recall, separation)`` for groups whose first ``n_paraphrases`` texts are paraphrases.
 
     recall = share of paraphrase pairs in one class; separation = share of pairs with at least one
     different-content answer in different classes. The threshold on ``grid`` maximising the balanced
-    accuracy ``(recall + separation) / 2`` is chosen (ties: the larger threshold).
+    accuracy ``(recall + separation) / 2`` is chosen (ties: the larger threshold); with ``min_recall``, the
+    one with the highest separation among those whose recall is at least ``min_recall`` (none: the
+    balanced-accuracy choice).
     """
     rows = []
     for t in grid:
@@ -160,5 +174,10 @@ def probe_point(
                         diff.append(labels[i] != labels[j])
         recall, separation = float(np.mean(para)), float(np.mean(diff))
         rows.append((recall + separation, float(t), recall, separation))
+    if min_recall is not None:
+        meeting = [(sep, t, r) for _, t, r, sep in rows if r >= min_recall]
+        if meeting:
+            separation, t, recall = max(meeting)
+            return t, recall, separation
     _, t, recall, separation = max(rows)
     return t, recall, separation

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from diversity_metrics.judges.learned import (
+    prompt_sketch_masks,
     DEFAULT_ENCODER,
     FORMAT_VERSION,
     SEGMENTS,
@@ -67,7 +68,7 @@ from diversity_metrics.training.evaluation import (
 
 __all__ = ["DEFAULT_FEATURE_SET", "MONOTONE_FEATURES", "embed_texts", "fit_head", "monotone_mask", "train_judge"]
 
-DEFAULT_FEATURE_SET = "cos+lex+struct+tok+ctr"
+DEFAULT_FEATURE_SET = "cos+lex+struct+tok+ctr+ptok"
 DEFAULT_SKETCH_TOKENS = 64
 DEFAULT_SEGMENT = "sentence"
 DEFAULT_MAX_CHUNKS = 32
@@ -113,12 +114,23 @@ def embed_texts(
 
 
 def _features(
-    data: PairData, emb: dict[str, np.ndarray], feature_set: str, dim: int, sketch_tokens: int = 0
+    data: PairData,
+    emb: dict[str, np.ndarray],
+    feature_set: str,
+    dim: int,
+    sketch_tokens: int = 0,
+    encoder: ChunkEncoder | None = None,
 ) -> np.ndarray:
     ea = np.stack([emb[t] for t in data.texts_a])
     eb = np.stack([emb[t] for t in data.texts_b])
+    masks = None
+    if "ptok" in FEATURE_SETS[feature_set]:
+        if encoder is None:
+            raise ValueError(f"feature_set {feature_set!r} reads the prompts: pass the encoder")
+        masks = prompt_sketch_masks(encoder, data.texts_a, data.texts_b, data.prompt_list())
     return pair_features(
-        ea, eb, data.texts_a, data.texts_b, feature_set=feature_set, dim=dim, sketch_tokens=sketch_tokens
+        ea, eb, data.texts_a, data.texts_b, feature_set=feature_set, dim=dim, sketch_tokens=sketch_tokens,
+        sketch_masks=masks,
     )
 
 
@@ -220,6 +232,7 @@ def monotone_mask(names: Sequence[str]) -> np.ndarray:
 MONOTONE_FEATURES = frozenset(
     {
         "cos_mean", "cos_first", "chunk_align", "chunk_max", "cos_positional", "cos_last", "token_align",
+        "token_align_answer",
         "jaccard_1", "jaccard_2", "jaccard_3", "containment_1", "jaccard_first20", "jaccard_numbers",
         "same_first_line", "jaccard_bold",
         # content-contrast features, written as similarities (1 = no contrast)
@@ -320,7 +333,7 @@ def train_judge(
     if n_groups < n_folds:
         raise ValueError(f"pairs_path: {n_groups} prompt group(s) in the training split, fewer than n_folds={n_folds}")
 
-    uses_sketch = "tok" in FEATURE_SETS[feature_set]
+    uses_sketch = "tok" in FEATURE_SETS[feature_set] or "ptok" in FEATURE_SETS[feature_set]
     if uses_sketch and not (isinstance(sketch_tokens, int) and sketch_tokens >= 1):
         raise ValueError(f"sketch_tokens must be an integer >= 1 for feature_set {feature_set!r}, got {sketch_tokens!r}")
     sketch_tokens = sketch_tokens if uses_sketch else 0
@@ -338,7 +351,7 @@ def train_judge(
 
     names = feature_names(feature_set, encoder.dim)
     nonneg = monotone_mask(names) if monotone else None
-    x = _features(train, emb, feature_set, encoder.dim, sketch_tokens)
+    x = _features(train, emb, feature_set, encoder.dim, sketch_tokens, encoder)
     y = train.labels
     folds = grouped_folds(train.groups, y, n_folds, seed)
     cv = {c: _oof(x, y, folds, c, seed, nonneg) for c in c_grid}
@@ -365,7 +378,7 @@ def train_judge(
     }
     if len(test_idx):
         test = data.subset(test_idx)
-        p_test = _predict(weights, _features(test, emb, feature_set, encoder.dim, sketch_tokens))
+        p_test = _predict(weights, _features(test, emb, feature_set, encoder.dim, sketch_tokens, encoder))
         metrics["heldout"] = bootstrap_metrics(p_test, test.labels, threshold, n_boot=n_boot, seed=seed)
 
     config: dict[str, Any] = {
