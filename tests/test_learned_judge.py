@@ -578,3 +578,19 @@ def test_learned_judge_version_is_a_hash_of_its_folder(tmp_path):
     assert settings["judge_version"] == retrained and f"#{retrained}@darling" in settings["metric_version"]
     assert PartitionSpec().settings()["judge_version"] == version
     assert LearnedJudge.version_for({"path": str(tmp_path / "missing")}) is None
+
+
+def test_same_responses_under_two_prompts_are_judged_per_prompt():
+    """Two groups that look alike (identical responses) but answer different prompts: the engine must not
+    reuse one prompt's decision for the other (its pair cache is keyed by prompt for judges that read it)."""
+    from diversity_metrics import partition, partition_batch
+
+    texts = ["Jane Austen wrote Pride and Prejudice.", "Charlotte Bronte wrote Pride and Prejudice."]
+    judge = LearnedJudge.load(device="cpu")
+    asked = "Who wrote Pride and Prejudice?"
+    other = "Name a famous English novelist."
+    alone = [partition(texts, prompt=p, judge=judge) for p in (asked, other, None)]
+    assert alone[0] == [0, 1]  # the answers differ in what they add to the question: the author
+    assert alone[2] == [0, 0]  # compared whole, the shared wording wins
+    assert partition_batch([texts, texts, texts], prompts=[asked, other, None], judge=judge) == alone
+    assert partition_batch([texts, texts], prompts=[None, asked], judge=judge) == [alone[2], alone[0]]
