@@ -35,8 +35,10 @@ def build_tokenizer(folder: Path) -> str:
     return str(folder)
 
 
-def make_batch(tokenizer, groups, *, data_source="openai/gsm8k", ground_truth="42", extra_info=None, uids=None):
-    """DataProto of len(groups) prompts x their responses: left-padded prompts, right-padded responses."""
+def make_batch(tokenizer, groups, *, data_source="openai/gsm8k", ground_truth="42", extra_info=None, uids=None,
+               raw_prompts=None):
+    """DataProto of len(groups) prompts x their responses: left-padded prompts, right-padded responses;
+    ``raw_prompts`` (one chat a group) fills ``non_tensor_batch["raw_prompt"]`` as verl's return_raw_chat does."""
     import torch
     from verl import DataProto
 
@@ -53,15 +55,21 @@ def make_batch(tokenizer, groups, *, data_source="openai/gsm8k", ground_truth="4
         responses[i, : len(r)] = torch.tensor(r)
         mask[i, P - len(p): P + len(r)] = 1
     uid_list = uids or [f"uid-{g}" for _, _, g in rows]
+    non_tensors = {
+        "uid": np.array(uid_list, dtype=object),
+        "data_source": np.array([data_source] * len(rows), dtype=object),
+        "reward_model": np.array([{"ground_truth": ground_truth}] * len(rows), dtype=object),
+        "extra_info": np.array([dict(extra_info or {}) for _ in rows], dtype=object),
+    }
+    if raw_prompts is not None:
+        chats = np.empty(len(rows), dtype=object)
+        for i, (_, _, g) in enumerate(rows):
+            chats[i] = list(raw_prompts[g])
+        non_tensors["raw_prompt"] = chats
     return DataProto.from_dict(
         tensors={"prompts": prompts, "responses": responses, "attention_mask": mask,
                  "input_ids": torch.cat([prompts, responses], 1)},
-        non_tensors={
-            "uid": np.array(uid_list, dtype=object),
-            "data_source": np.array([data_source] * len(rows), dtype=object),
-            "reward_model": np.array([{"ground_truth": ground_truth}] * len(rows), dtype=object),
-            "extra_info": np.array([dict(extra_info or {}) for _ in rows], dtype=object),
-        },
+        non_tensors=non_tensors,
     )
 
 

@@ -151,6 +151,22 @@ def test_batch_manager_verl_04_08_interface(tokenizer):
         manager(data)
 
 
+def test_batch_manager_judges_under_the_user_message(tokenizer):
+    """verl 0.4-0.8 interface: with raw_prompt the learned judge reads the last user message, not the template."""
+    import torch
+
+    from tests.test_verl_reliability import ASKED, STRESS, TEMPLATED
+    from verl_plugin.batch_manager import DarlingBatchRewardManager
+
+    manager = DarlingBatchRewardManager(tokenizer, judge="learned", quality="rm_scores")
+    for raw, want in (([{"role": "system", "content": "Be brief."}, {"role": "user", "content": ASKED}], [0, 0, 0, 1]),
+                      (None, [0, 0, 1, 2])):
+        data = make_batch(tokenizer, [(TEMPLATED, STRESS)], raw_prompts=None if raw is None else [raw])
+        data.batch["rm_scores"] = torch.ones_like(data.batch["responses"], dtype=torch.float32)[:, :1]
+        out = manager(data, return_dict=True)
+        assert out["reward_extra_info"]["darling_class"] == want
+
+
 def test_batch_manager_rm_scores_quality(tokenizer):
     import torch
 
@@ -168,19 +184,51 @@ def test_batch_manager_rm_scores_quality(tokenizer):
                                                                                        strategy="transitive"), [-1.0, 2.0, 0.5]))
 
 
-@pytest.mark.slow
-def test_local_hf_reward_model_quality(tmp_path):
-    """quality=hf: a local sequence-classification model scores quality inside the rendezvous."""
+def tiny_reward_model(folder):
+    """A 1-layer BERT sequence classifier (1 output) saved as safetensors in ``folder``; returns the model."""
     import torch
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
 
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted({w.lower() for t in CORPUS for w in t.split()})
-    (tmp_path / "vocab.txt").write_text("\n".join(vocab))
-    BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt")).save_pretrained(tmp_path)
+    (folder / "vocab.txt").write_text("\n".join(vocab))
+    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder)
     torch.manual_seed(0)
     model = BertForSequenceClassification(BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1,
                                                      num_attention_heads=2, intermediate_size=32, num_labels=1))
-    model.save_pretrained(tmp_path)
+    model.save_pretrained(folder)
+    return model.eval()
+
+
+@pytest.mark.slow
+def test_batch_manager_hf_quality(tokenizer, tmp_path):
+    """verl 0.4-0.8 interface with quality=hf: each group's rollouts are scored by the local reward model, from
+    the prompt text when the batch has no raw_prompt (the groups used to reach it with no chats at all)."""
+    import torch
+    from transformers import BertTokenizerFast
+
+    from verl_plugin.batch_manager import DarlingBatchRewardManager
+
+    model = tiny_reward_model(tmp_path)
+    texts = CORPUS[3:6]
+    manager = DarlingBatchRewardManager(tokenizer, judge="unigram", quality="hf", quality_model_path=str(tmp_path),
+                                        device="cpu", negative_quality="shift")
+    out = manager(make_batch(tokenizer, [("Poem?", texts)]), return_dict=True)
+    tok = BertTokenizerFast.from_pretrained(tmp_path)
+    with torch.no_grad():
+        q = model(**tok(["Poem?"] * 3, texts, padding=True, return_tensors="pt")).logits[:, -1].numpy()
+    np.testing.assert_allclose(out["reward_extra_info"]["darling_quality"], q, rtol=1e-5)
+    want = dm.darling_reward(dm.partition(texts, judge="unigram", strategy="transitive"), q.astype(float),
+                             negative_quality="shift")
+    np.testing.assert_allclose(out["reward_tensor"].sum(-1).numpy(), want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_local_hf_reward_model_quality(tmp_path):
+    """quality=hf: a local sequence-classification model scores quality inside the rendezvous."""
+    import torch
+    from transformers import BertTokenizerFast
+
+    model = tiny_reward_model(tmp_path)
     rz = GroupRendezvous({"group_size": 3, "judge": "unigram", "quality": "hf", "quality_model_path": str(tmp_path),
                           "device": "cpu", "negative_quality": "shift"})
     texts = CORPUS[3:6]
@@ -192,7 +240,7 @@ def test_local_hf_reward_model_quality(tmp_path):
     got = asyncio.run(run())
     tok = BertTokenizerFast.from_pretrained(tmp_path)
     with torch.no_grad():
-        q = model.eval()(**tok(["Poem?"] * 3, texts, padding=True, return_tensors="pt")).logits[:, -1].numpy()
+        q = model(**tok(["Poem?"] * 3, texts, padding=True, return_tensors="pt")).logits[:, -1].numpy()
     np.testing.assert_allclose([r["reward_extra_info"]["darling_quality"] for r in got], q, rtol=1e-5)
     want = dm.darling_reward(dm.partition(texts, judge="unigram", strategy="transitive"), q.astype(float),
                              negative_quality="shift")

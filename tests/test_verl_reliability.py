@@ -199,6 +199,41 @@ def test_a_judge_failure_stays_with_its_group(ray_session, tok_dir, tokenizer, r
         assert s["quality_only_groups"] == 1 and s["quality_only_rows"] == 4
 
 
+# The decoded prompt tokens of a chat-templated prompt (Qwen2.5's template, special tokens skipped) and the
+# dataset's chat that verl hands over as raw_prompt. The learned judge reads the prompt; with the template's words
+# ("system", "You are ...", "assistant") as the question it splits a paraphrase it merges under the user message.
+ASKED = "What's one way to reduce stress at work?"
+TEMPLATED = f"system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.\nuser\n{ASKED}\nassistant\n"
+STRESS = ["Take short breaks during the day to step away from your desk.",
+          "Every hour or so, get up and leave your desk for a few minutes.",
+          "Build small pauses into your day where you walk away from the screen.",
+          "Take on fewer tasks during the day and learn to say no."]
+
+
+@pytest.mark.parametrize("rendezvous", ["local", "ray"])
+def test_the_judge_reads_the_user_message_not_the_chat_template(ray_session, tok_dir, tokenizer, reward_fn,
+                                                                 rendezvous):
+    """raw_prompt present (verl's default): the group is judged under its last user message, as in TRL and the
+    Python API; without raw_prompt the decoded prompt is all there is, template words included."""
+    from diversity_metrics.judges.learned import LearnedJudge
+    from diversity_metrics.metrics.partition_metrics import canonical_labels
+
+    judge = LearnedJudge.load(device="cpu")
+    by_user = dm.partition(STRESS, prompt=ASKED, judge=judge, strategy="transitive")
+    by_template = dm.partition(STRESS, prompt=TEMPLATED, judge=judge, strategy="transitive")
+    assert by_user == [0, 0, 0, 1] and by_template == [0, 0, 1, 2]  # the two prompts really disagree here
+    quality = [1.0] * 4
+    for raw, want in (([{"role": "user", "content": ASKED}], by_user), (None, by_template)):
+        m = manager(tok_dir, tokenizer, f"reward.custom_reward_function.path={reward_fn}", rendezvous=rendezvous,
+                    judge="learned")
+        data = make_batch(tokenizer, [(TEMPLATED, STRESS)], data_source="chat", ground_truth=".",
+                          raw_prompts=None if raw is None else [raw])
+        out = run_rows(m, rows_of(data))
+        # class numbers follow arrival order at the rendezvous: compare the partitions, not the numbering
+        assert canonical_labels([r["reward_extra_info"]["darling_class"] for r in out]) == want
+        np.testing.assert_allclose([r["reward_score"] for r in out], dm.darling_reward(want, quality))
+
+
 def test_one_uid_with_two_prompts_is_two_groups(ray_session, tok_dir, tokenizer):
     m = manager(tok_dir, tokenizer)
     data = make_batch(tokenizer, GROUPS[:2], uids=["same"] * 8)

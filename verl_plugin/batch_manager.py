@@ -22,7 +22,7 @@ import torch
 from verl import DataProto
 from verl.utils.reward_score import default_compute_score
 
-from verl_plugin.core import EXTRA_KEYS, Group, GroupScorer
+from verl_plugin.core import EXTRA_KEYS, Group, GroupScorer, chat_of, group_prompt
 from verl_plugin.options import DarlingOptions
 
 __all__ = ["DarlingBatchRewardManager"]
@@ -71,21 +71,24 @@ class DarlingBatchRewardManager(_Base):  # type: ignore[misc,valid-type]
         rm = data.batch["rm_scores"].sum(-1) if "rm_scores" in data.batch.keys() else None
         if self.options.quality == "rm_scores" and rm is None:
             raise ValueError("reward_kwargs.quality=rm_scores but the batch has no rm_scores (enable the reward model)")
-        texts, prompts, quality, extras = [], [], [], []
+        texts, prompts, chats, quality, extras = [], [], [], [], []
         for i in range(n_rows):
             item = data[i]
             response = self.tokenizer.decode(item.batch["responses"][: int(valid_resp[i])], skip_special_tokens=True)
-            prompt = self.tokenizer.decode(item.batch["prompts"][prompt_len - int(valid_prompt[i]) :],
-                                           skip_special_tokens=True)
+            decoded = self.tokenizer.decode(item.batch["prompts"][prompt_len - int(valid_prompt[i]) :],
+                                            skip_special_tokens=True)
+            chat = chat_of(item.non_tensor_batch.get("raw_prompt"))
             texts.append(response)
-            prompts.append(prompt)
+            prompts.append(group_prompt(chat, decoded))
+            chats.append(chat)
             q, extra = self._quality(item, response, rm, i)
             quality.append(q)
             extras.append(extra)
         by_uid: dict[str, list[int]] = defaultdict(list)
         for i, uid in enumerate(data.non_tensor_batch["uid"]):
             by_uid[str(uid)].append(i)
-        groups = [Group(uid, prompts[rows[0]], [texts[i] for i in rows], qualities=[quality[i] for i in rows])
+        groups = [Group(uid, prompts[rows[0]], [texts[i] for i in rows], qualities=[quality[i] for i in rows],
+                        chats=[chats[i] for i in rows])
                   for uid, rows in by_uid.items()]
         results = self.scorer.score(groups)
         reward_tensor = torch.zeros_like(data.batch["responses"], dtype=torch.float32)

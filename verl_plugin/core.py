@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from diversity_metrics.chat import prompt_text
 from diversity_metrics.io import Group
 from verl_plugin.options import DarlingOptions
 
-__all__ = ["Group", "GroupResult", "GroupScorer", "EXTRA_KEYS", "STATUS"]
+__all__ = ["Group", "GroupResult", "GroupScorer", "EXTRA_KEYS", "STATUS", "chat_of", "group_prompt"]
 
 logger = logging.getLogger("verl_plugin")
 
@@ -202,3 +203,22 @@ def _named(exc: BaseException, group: Group) -> Exception:
     wrapped = RuntimeError(f"darling: group {group.id!r} could not be scored: {type(exc).__name__}: {exc}")
     wrapped.__cause__ = exc
     return wrapped
+
+
+def chat_of(raw_prompt: Any) -> list[dict[str, str]] | None:
+    """verl's ``raw_prompt`` (a list of message dicts, or ``None``) as plain dicts."""
+    if raw_prompt is None:
+        return None
+    return [dict(m) for m in list(raw_prompt)]
+
+
+def group_prompt(chat: list[dict[str, str]] | None, decoded: str) -> str:
+    """The prompt a group is keyed and judged by: the last user message of verl's ``raw_prompt`` chat
+    (``data.return_raw_chat``, on by default) when there is one, else the decoded prompt tokens, which carry the
+    chat template's words (``system``, ``user``, a cutoff date) that a prompt-aware judge would read as the question.
+
+    Example:
+        >>> group_prompt([{"role": "user", "content": "Name a colour."}], "system\\nBe brief.\\nuser\\nName a colour.")
+        'Name a colour.'
+    """
+    return (prompt_text(chat) if chat else None) or decoded

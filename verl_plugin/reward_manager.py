@@ -31,7 +31,7 @@ from verl.experimental.reward_loop.reward_manager import register
 from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 from verl.utils.reward_score import default_compute_score
 
-from verl_plugin.core import STATUS, GroupScorer
+from verl_plugin.core import STATUS, GroupScorer, chat_of, group_prompt
 from verl_plugin.options import DarlingOptions
 from verl_plugin.quality import router_quality
 from verl_plugin.rendezvous import ensure_ready, get_rendezvous, submit
@@ -91,8 +91,9 @@ class DarlingRewardManager(RewardManagerBase):
         if self.options.diversity and uid is None:
             raise ValueError("darling needs data.non_tensor_batch['uid'] to group the rollouts of a prompt")
         loop = asyncio.get_running_loop()
-        response, prompt = await loop.run_in_executor(None, self._decode, item)
-        chat = _chat(item.non_tensor_batch.get("raw_prompt"))
+        response, decoded_prompt = await loop.run_in_executor(None, self._decode, item)
+        chat = chat_of(item.non_tensor_batch.get("raw_prompt"))
+        prompt = group_prompt(chat, decoded_prompt)
         failure: Exception | None = None
         try:
             quality, extra = await self._quality(item, response, chat)
@@ -192,12 +193,6 @@ def _warn_if_padded(config: Any) -> None:
             "batch with copies of its first rows, which can take a slot in those groups. Pick num_workers dividing it.",
             rows, workers,
         )
-
-
-def _chat(raw_prompt: Any) -> list[dict[str, str]] | None:
-    if raw_prompt is None:
-        return None
-    return [dict(m) for m in list(raw_prompt)]
 
 
 def _arr(values: list[float | None]) -> Any:

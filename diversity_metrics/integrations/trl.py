@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from diversity_metrics.chat import content_text, prompt_text
+
 if TYPE_CHECKING:  # pragma: no cover
     from diversity_metrics.partitioner import Partitioner
 
@@ -107,18 +109,8 @@ def completion_text(completion: Any) -> str:
         if not all(isinstance(m, Mapping) for m in messages):
             raise TypeError("a conversational completion must be a list of message dicts with a 'content' key")
         chosen = [m for m in messages if m.get("role") == "assistant"] or messages
-        return "\n".join(_content_text(m.get("content")) for m in chosen)
+        return "\n".join(content_text(m.get("content")) for m in chosen)
     raise TypeError(f"a completion must be a string or a list of messages, got {type(completion).__name__}")
-
-
-def _content_text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, Sequence):  # content blocks: [{"type": "text", "text": ...}, ...]
-        return "".join(str(part.get("text", "")) for part in content if isinstance(part, Mapping))
-    raise TypeError(f"message content must be a string or a list of content blocks, got {type(content).__name__}")
 
 
 def prompt_key(prompt: Any) -> str:
@@ -134,17 +126,6 @@ def prompt_key(prompt: Any) -> str:
         return json.dumps(prompt, sort_keys=True, default=str, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"a prompt must be a string or a list of messages, got {type(prompt).__name__}") from exc
-
-
-def _prompt_text(prompt: Any) -> str | None:
-    """The prompt a prompt-aware judge sees: the string, or the last user message of a conversation."""
-    if isinstance(prompt, str):
-        return prompt
-    if isinstance(prompt, Sequence):
-        users = [m for m in prompt if isinstance(m, Mapping) and m.get("role") == "user"]
-        if users:
-            return _content_text(users[-1].get("content"))
-    return None
 
 
 def _callable_name(func: Any) -> str:
@@ -308,7 +289,7 @@ class DarlingReward:
                 quality = None
             else:
                 quality = float(sum(w * v for w, v in zip(self.quality_weights, values) if v is not None))
-            rows.append((prompt_key(p), _prompt_text(p), completion_text(c), quality, values))
+            rows.append((prompt_key(p), prompt_text(p), completion_text(c), quality, values))
         return rows
 
     @staticmethod

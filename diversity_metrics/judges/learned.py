@@ -477,7 +477,8 @@ def prompt_sketch_masks(
     if missing:
         cache.update(zip(missing, encoder.sketch_ids(missing), strict=True))
     k = encoder.sketch_tokens
-    prompt_sets: dict[str | None, frozenset[int]] = {}
+    prompt_sets: dict[str, frozenset[int]] = {}
+    rows: dict[tuple[str, str], np.ndarray] = {}  # one mask per (text, prompt), shared by all its pairs
     out_a = np.zeros((len(texts_a), k), dtype=bool)
     out_b = np.zeros((len(texts_b), k), dtype=bool)
     for r, (a, b, p) in enumerate(zip(texts_a, texts_b, prompts, strict=True)):
@@ -485,10 +486,14 @@ def prompt_sketch_masks(
             continue
         if p not in prompt_sets:
             prompt_sets[p] = encoder.prompt_ids(p)
-        in_prompt = prompt_sets[p]
         for out, text in ((out_a, a), (out_b, b)):
-            ids = cache[text]
-            out[r, : len(ids)] = [i in in_prompt for i in ids]
+            row = rows.get((text, p))
+            if row is None:
+                ids = cache[text]
+                row = np.zeros(k, dtype=bool)
+                row[: len(ids)] = [i in prompt_sets[p] for i in ids]
+                rows[(text, p)] = row
+            out[r] = row
     return out_a, out_b
 
 
