@@ -18,6 +18,11 @@ cross-fitted over the groups (threshold chosen on half of them, scored on the ot
 ``normalized``.
 
     python benchmarks/paraphrase_probe.py [--judges learned,unigram] [--strategy transitive]
+    python benchmarks/paraphrase_probe.py --judges learned --prompt-form qwen2.5-decoded
+
+``--prompt-form`` changes what the judges get as the prompt: ``plain`` (the question, as every front-end passes
+it), ``none``, or the question inside a chat template decoded with its special tokens skipped (what a trainer's
+prompt tokens give back: ``qwen2.5-decoded``, ``llama3-decoded``).
 """
 
 from __future__ import annotations
@@ -32,6 +37,12 @@ import numpy as np
 
 PROBE = Path(__file__).resolve().parent / "data" / "paraphrase_probe.jsonl"
 JUDGES = ("learned", "unigram", "embedding", "bleu", "exact", "normalized")
+PROMPT_FORMS = {
+    "plain": lambda q: q,
+    "none": lambda q: None,
+    "qwen2.5-decoded": lambda q: f"system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.\nuser\n{q}\nassistant\n",
+    "llama3-decoded": lambda q: f"system\n\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\nuser\n\n{q}assistant\n\n",
+}
 LEARNED_POINTS = ("darling", "human", "noveltybench")
 
 
@@ -53,14 +64,17 @@ def pair_outcomes(labels: list[int]) -> tuple[list[bool], list[bool]]:
     return para, diff
 
 
-def evaluate(groups: list[dict], judge: str, judge_options: dict, strategy: str) -> dict[str, dict[str, float]]:
+def evaluate(
+    groups: list[dict], judge: str, judge_options: dict, strategy: str, prompt_form: str = "plain"
+) -> dict[str, dict[str, float]]:
     """Recall / separation (overall, short, long) of one judge on the probe, via ``diversity_metrics.partition``."""
     from diversity_metrics import partition
 
     out: dict[str, dict[str, list[bool]]] = {k: {"recall": [], "separation": []} for k in ("all", "short", "long")}
     for g in groups:
         labels = partition(
-            g["paraphrases"] + g["different"], prompt=g["prompt"], judge=judge, judge_options=judge_options,
+            g["paraphrases"] + g["different"], prompt=PROMPT_FORMS[prompt_form](g["prompt"]), judge=judge,
+            judge_options=judge_options,
             strategy=strategy,
         )
         para, diff = pair_outcomes(labels)
@@ -75,6 +89,8 @@ def main() -> None:
     parser.add_argument("--judges", default=",".join(JUDGES))
     parser.add_argument("--strategy", default="greedy")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--prompt-form", choices=sorted(PROMPT_FORMS), default="plain",
+                        help="what the judges get as each group's prompt")
     args = parser.parse_args()
     import torch
 
@@ -83,7 +99,8 @@ def main() -> None:
     n_short = sum(g["kind"] == "short" for g in groups)
     print(
         f"{len(groups)} groups ({n_short} short, {len(groups) - n_short} long): {3 * len(groups)} paraphrase pairs, "
-        f"{7 * len(groups)} different-content pairs; strategy={args.strategy}, short_rule=normalized; "
+        f"{7 * len(groups)} different-content pairs; strategy={args.strategy}, short_rule=normalized, "
+        f"prompt form={args.prompt_form}; "
         f"machine: {platform.machine()} CPU, {__import__('os').cpu_count()} cores, no GPU"
     )
     header = f"{'judge':28s} {'recall':>7s} {'separation':>11s} {'short r/s':>11s} {'long r/s':>11s} {'time s':>7s}"
@@ -99,14 +116,14 @@ def main() -> None:
             runs.append((name, name, {}))
     for label, judge, options in runs:
         t0 = time.perf_counter()
-        r = evaluate(groups, judge, options, args.strategy)
+        r = evaluate(groups, judge, options, args.strategy, args.prompt_form)
         print(
             f"{label:28s} {r['all']['recall']:7.3f} {r['all']['separation']:11.3f} "
             f"{r['short']['recall']:5.2f}/{r['short']['separation']:4.2f} "
             f"{r['long']['recall']:5.2f}/{r['long']['separation']:4.2f} {time.perf_counter() - t0:7.1f}",
             flush=True,
         )
-    if "learned" in args.judges.split(","):
+    if "learned" in args.judges.split(",") and args.prompt_form == "plain":
         cross_fitted_darling(groups)
 
 
