@@ -8,19 +8,28 @@ separates equivalent from different pairs:
 
     loss = BCE(s * (align(a, b) - c), similar),   align = (R + P) / 2 over the token sketches
 
+``--align-mode`` (judge v2.2, which reads the prompt): ``plain`` aligns the whole sketches (the v1 study),
+``answer`` leaves the word pieces the pair's prompt holds out of the weights (the ``token_align_answer``
+feature; the plain alignment where a side has nothing else), ``mean`` (default) trains on the mean of both --
+the two features the v2.2 head weighs most.
+
 Split (the shipped judge's, seed 0): the 200 held-out pairs are only scored at the end; of the 800
 training pairs, 640 (4 of 5 prompt-grouped folds) train the adapter and 160 validate it: the epoch with
 the best validation AUC of ``align`` is kept. The adapter is then merged into the encoder weights
 (``W + (alpha / r) B A``, so scoring costs exactly what the shipped judge costs), all 26 features of the
-shipped feature set are recomputed, and the shipped head pipeline (C by 5-fold out-of-fold AUC, threshold
-by out-of-fold accuracy, on the 800) is fitted on them. Caveat: 640 of those 800 pairs trained the
+shipped feature set are recomputed (with each pair's prompt), and the shipped head pipeline (monotone
+logistic regression, C by 5-fold out-of-fold AUC, threshold by out-of-fold accuracy, on the 800) is fitted on
+them. ``--output DIR`` also saves the merged encoder, for ``benchmarks/train_default_judge.py --base-encoder
+DIR`` (operating points, probe). Caveat: 640 of those 800 pairs trained the
 adapter, so the head's out-of-fold predictions (and its threshold) are optimistic; the held-out 200 are
 clean.
 
-Layers 1-4 are frozen, so their outputs are computed once and cached; 2-core CPU, no GPU, about 15-20
-minutes in all.
+Layers 1-4 are frozen, so their outputs are computed once and cached. Cost on a 2-core CPU, no GPU: with
+the v1 judge's 128-token chunks (3.8 a response) about 200-250 s an epoch; with v2's sentence chunks (18 a
+response, 36,015 for the 1,997 responses) about 3,500 s an epoch -- a job for a GPU.
 
-    python benchmarks/studies/judge_adapter.py [--epochs 4] [--lr 3e-4] [--rank 8] [--seed 0]
+    python benchmarks/studies/judge_adapter.py [--epochs 4] [--lr 3e-4] [--rank 8] [--seed 0] \
+        [--align-mode mean] [--output /tmp/minilm_align]
 """
 
 from __future__ import annotations
@@ -45,16 +54,18 @@ def main() -> None:
     parser.add_argument("--top-layers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-boot", type=int, default=2000)
+    parser.add_argument("--align-mode", choices=("plain", "answer", "mean"), default="mean")
+    parser.add_argument("--output", default=None, help="folder for the merged encoder (optional)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
 
     import torch
 
-    from diversity_metrics.judges.learned import LearnedJudge
-    from diversity_metrics.judges.pair_features import pair_features
+    from diversity_metrics.judges.learned import LearnedJudge, prompt_sketch_masks
+    from diversity_metrics.judges.pair_features import feature_names, pair_features
     from diversity_metrics.training.data import grouped_folds, grouped_split, load_pairs
     from diversity_metrics.training.evaluation import bootstrap_metrics, calibrate_threshold, roc_auc
-    from diversity_metrics.training.train import _oof, _predict, fit_head
+    from diversity_metrics.training.train import _oof, _predict, fit_head, monotone_mask
 
     torch.set_num_threads(2)
     torch.manual_seed(args.seed)
@@ -74,6 +85,9 @@ def main() -> None:
     tix = {t: i for i, t in enumerate(texts)}
     ia = np.array([tix[t] for t in data.texts_a])
     ib = np.array([tix[t] for t in data.texts_b])
+
+    # which sketch slots of each pair's two sides hold a word piece of the pair's prompt
+    pm_a, pm_b = prompt_sketch_masks(enc, data.texts_a, data.texts_b, data.prompt_list())
 
     # chunks and sketch positions exactly as the shipped encoder makes them
     chunks, owner, picks = enc._chunk_ids(texts)
@@ -161,12 +175,22 @@ def main() -> None:
             res[t] = (vecs, w)
         return res
 
-    def align(ea, eb):
+    def align(ea, eb, i: int):
+        """Alignment of pair ``i`` in ``--align-mode``."""
         (ha, wa), (hb, wb) = ea, eb
         if len(ha) == 0 or len(hb) == 0:
             return torch.tensor(float(len(ha) == len(hb)))
         sim = ha @ hb.T
-        return 0.5 * ((sim.max(1).values * wa).sum() / wa.sum() + (sim.max(0).values * wb).sum() / wb.sum())
+        plain = 0.5 * ((sim.max(1).values * wa).sum() / wa.sum() + (sim.max(0).values * wb).sum() / wb.sum())
+        if args.align_mode == "plain":
+            return plain
+        keep_a, keep_b = torch.tensor(~pm_a[i][: len(wa)]), torch.tensor(~pm_b[i][: len(wb)])
+        if not keep_a.any() or not keep_b.any():
+            answer = plain
+        else:
+            va, vb = wa * keep_a, wb * keep_b
+            answer = 0.5 * ((sim.max(1).values * va).sum() / va.sum() + (sim.max(0).values * vb).sum() / vb.sum())
+        return answer if args.align_mode == "answer" else 0.5 * (plain + answer)
 
     def align_scores(idx: np.ndarray) -> np.ndarray:
         out = []
@@ -174,7 +198,7 @@ def main() -> None:
             for s in range(0, len(idx), 32):
                 b = idx[s : s + 32]
                 e = embed(sorted({*ia[b].tolist(), *ib[b].tolist()}), False)
-                out += [float(align(e[ia[i]], e[ib[i]])) for i in b]
+                out += [float(align(e[ia[i]], e[ib[i]], i)) for i in b]
         return np.array(out)
 
     def report(epoch: int, loss: float | None, seconds: float) -> float:
@@ -194,7 +218,7 @@ def main() -> None:
         for s in range(0, len(perm), 16):
             b = perm[s : s + 16]
             e = embed(sorted({*ia[b].tolist(), *ib[b].tolist()}), True)
-            logits = torch.stack([s_param * (align(e[ia[i]], e[ib[i]]) - c_param) for i in b])
+            logits = torch.stack([s_param * (align(e[ia[i]], e[ib[i]], i) - c_param) for i in b])
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.tensor(y[b], dtype=torch.float32))
             opt.zero_grad()
             loss.backward()
@@ -214,22 +238,28 @@ def main() -> None:
             parent_name, _, attr = name.rpartition(".")
             setattr(model.get_submodule(parent_name), attr, lora.base)
     model.eval()
+    if args.output:
+        model.save_pretrained(args.output)
+        tok.save_pretrained(args.output)
+        print(f"saved the merged encoder to {args.output}", flush=True)
 
     def features(embs: np.ndarray, idx: np.ndarray) -> np.ndarray:
         ta = [data.texts_a[i] for i in idx]
         tb = [data.texts_b[i] for i in idx]
         return pair_features(
-            embs[ia[idx]], embs[ib[idx]], ta, tb, feature_set=shipped.feature_set, dim=dim, sketch_tokens=k
+            embs[ia[idx]], embs[ib[idx]], ta, tb, feature_set=shipped.feature_set, dim=dim, sketch_tokens=k,
+            sketch_masks=(pm_a[idx], pm_b[idx]),
         )
 
     t0 = time.perf_counter()
     emb = enc.encode(texts)
     print(f"re-embedded {len(texts)} responses with the merged adapter in {time.perf_counter() - t0:.0f} s")
     x_tr, x_te = features(emb, tr), features(emb, te)
-    cv = {c: _oof(x_tr, y[tr], folds, c, args.seed) for c in (0.03, 0.1, 0.3, 1.0)}
+    nonneg = monotone_mask(feature_names(shipped.feature_set, dim))
+    cv = {c: _oof(x_tr, y[tr], folds, c, args.seed, nonneg) for c in (0.03, 0.1, 0.3, 1.0)}
     best_c = max(cv, key=lambda c: (roc_auc(cv[c], y[tr]), -c))
     threshold = calibrate_threshold(cv[best_c], y[tr])
-    p_te = _predict(fit_head(x_tr, y[tr], best_c, args.seed), x_te)
+    p_te = _predict(fit_head(x_tr, y[tr], best_c, args.seed, nonneg), x_te)
     m = bootstrap_metrics(p_te, y[te], threshold, n_boot=args.n_boot, seed=args.seed)
     print(
         f"adapter + shipped features + LR head (C={best_c}, threshold {threshold:.3f}): held-out AUC {m['auc']:.3f} "
