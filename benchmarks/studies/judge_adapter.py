@@ -9,8 +9,9 @@ separates equivalent from different pairs:
     loss = BCE(s * (align(a, b) - c), similar),   align = (R + P) / 2 over the token sketches
 
 ``--align-mode`` (judge v2.2, which reads the prompt): ``plain`` aligns the whole sketches (the v1 study),
-``answer`` leaves the word pieces the pair's prompt holds out of the weights (the ``token_align_answer``
-feature; the plain alignment where a side has nothing else), ``mean`` (default) trains on the mean of both --
+``answer`` leaves the word pieces the pair's prompt holds out of the weights (the plain alignment where a side
+has nothing else; close to the ``token_align_answer`` feature, which also leaves them out of each max -- here
+the max still runs over every piece, as in the 2026-12-04 run), ``mean`` (default) trains on the mean of both --
 the two features the v2.2 head weighs most.
 
 Split (the shipped judge's, seed 0): the 200 held-out pairs are only scored at the end; of the 800
