@@ -45,6 +45,7 @@ __all__ = [
     "prompt_sketch_masks",
     "LearnedJudge",
     "resolve_encoder",
+    "length_batches",
     "split_sentences",
     "token_idf",
     "validate_config",
@@ -152,6 +153,26 @@ def validate_config(config: Any, where: str = "judge config") -> dict[str, Any]:
                 f"{where}: default_operating_point must be one of {sorted(points)}, got {default!r}"
             )
     return dict(config)
+
+
+def length_batches(order: Sequence[int], lengths: Sequence[int], budget: int) -> list[list[int]]:
+    """Cut ``order`` (indices sorted by ``lengths``) into consecutive batches of at most ``budget`` padded tokens.
+
+    A batch is padded to its last (longest) item; an item longer than ``budget`` gets a batch of its own.
+
+    Example:
+        >>> length_batches([1, 0, 2], [3, 1, 5], 6)   # lengths 1, 3 | 5
+        [[1, 0], [2]]
+    """
+    out: list[list[int]] = []
+    start = 0
+    while start < len(order):
+        stop = start + 1
+        while stop < len(order) and (stop - start + 1) * lengths[order[stop]] <= budget:
+            stop += 1
+        out.append([int(i) for i in order[start:stop]])
+        start = stop
+    return out
 
 
 SEGMENTS = ("window", "sentence")
@@ -395,15 +416,7 @@ class ChunkEncoder:
         pad = self.tokenizer.pad_token_id or 0
         # batches of chunks sorted by length, bounded by a token budget (batch_size full-width chunks), so
         # many short sentence chunks share one forward pass
-        budget = self.batch_size * self.chunk_tokens
-        batches: list[np.ndarray] = []
-        start = 0
-        while start < len(order):
-            stop = start + 1
-            while stop < len(order) and (stop - start + 1) * len(chunks[order[stop]]) <= budget:
-                stop += 1
-            batches.append(order[start:stop])
-            start = stop
+        batches = length_batches(order, [len(c) for c in chunks], self.batch_size * self.chunk_tokens)
         with torch.inference_mode():
             for idx in batches:
                 width = max(len(chunks[k]) for k in idx)
