@@ -124,12 +124,6 @@ def main() -> None:
     model.to(device)
     enc.device = device
     budget = args.token_budget
-    emb_frozen = None
-    if args.cv1000:  # the shipped judge's own embeddings: the baseline every fold is compared with
-        t0 = time.perf_counter()
-        emb_frozen = enc.encode(texts)
-        print(f"frozen encoder: {len(texts)} responses embedded in {time.perf_counter() - t0:.0f} s", flush=True)
-
     t0 = time.perf_counter()
     cache: list = [None] * len(chunks)
     lengths = [len(c) for c in chunks]
@@ -302,8 +296,47 @@ def main() -> None:
         )
 
     nonneg = monotone_mask(feature_names(shipped.feature_set, dim))
+
+    def cross_fit() -> None:
+        """cv1000 with the adapter cross-fitted: the folds of ``benchmarks/judge_experiments.py`` (5 prompt-grouped
+        folds over all 1,000 pairs, seed + 1); in each, the adapter is trained on the other four folds (one fifth of
+        them, by prompt, validates the epoch), every response is re-embedded, and the shipped head (monotone, C=0.3,
+        as judge_experiments.py's approach 7) is fitted on the four folds' features and scores the held-back fold.
+        The frozen encoder goes through the same head and folds (reproduces approach 7's cv1000, 0.825)."""
+        t0 = time.perf_counter()
+        emb_frozen = enc.encode(texts)  # adapters start at B = 0: exactly the shipped encoder
+        print(f"frozen encoder: {len(texts)} responses embedded in {time.perf_counter() - t0:.0f} s", flush=True)
+        groups = np.asarray(data.groups, dtype=object)
+        outer = grouped_folds(data.groups, y, 5, args.seed + 1)
+        every = np.arange(len(y))
+        x0 = features(emb_frozen, every)
+        run = [int(f) for f in args.folds.split(",")] if args.folds else list(range(5))
+        pooled = {"frozen": np.full(len(y), np.nan), "adapter": np.full(len(y), np.nan)}
+        correct = {name: np.zeros(len(y), dtype=bool) for name in pooled}
+        for fold in run:
+            test, rest = every[outer == fold], every[outer != fold]
+            inner = grouped_folds(groups[rest].tolist(), y[rest], 5, args.seed)
+            print(f"--- fold {fold}: adapter trained on {int((inner != 0).sum())} pairs, validated on "
+                  f"{int((inner == 0).sum())}, fold of {len(test)} held back", flush=True)
+            train_adapter(rest[inner != 0], rest[inner == 0], test, f"fold {fold}", args.seed + fold)
+            t0 = time.perf_counter()
+            x1 = features(enc.encode(texts), every)
+            print(f"re-embedded {len(texts)} responses in {time.perf_counter() - t0:.0f} s", flush=True)
+            line = []
+            for name, x in (("frozen", x0), ("adapter", x1)):
+                p = _predict(fit_head(x[rest], y[rest], 0.3, args.seed, nonneg), x[test])
+                threshold = calibrate_threshold(_oof(x[rest], y[rest], inner, 0.3, args.seed, nonneg), y[rest])
+                pooled[name][test], correct[name][test] = p, (p > threshold) == (y[test] == 1)
+                line.append(f"{name} AUC {roc_auc(p, y[test]):.4f}")
+            print(f"fold {fold}: " + ", ".join(line), flush=True)
+        done = np.isin(outer, run)
+        what = "cv1000" if done.all() else f"folds {args.folds} ({int(done.sum())} pairs)"
+        for name in pooled:
+            print(f"{what} {name}: AUC {roc_auc(pooled[name][done], y[done]):.4f}, accuracy {correct[name][done].mean():.4f}")
+        print(f"total {time.perf_counter() - t_start:.0f} s")
+
     if args.cv1000:
-        cross_fit(args, data, y, emb_frozen, enc, texts, train_adapter, features, nonneg, t_start)
+        cross_fit()
         return
 
     train_adapter(fit_idx, val_idx, te, "held-out", args.seed)
@@ -336,46 +369,6 @@ def main() -> None:
         f"{roc_auc(cv[best_c], y[tr]):.3f}"
     )
     print(f"total {time.perf_counter() - t_start:.0f} s ({device}, {torch.get_num_threads()} torch threads)")
-
-
-def cross_fit(args, data, y, emb_frozen, enc, texts, train_adapter, features, nonneg, t_start) -> None:
-    """cv1000 with the adapter cross-fitted: the folds of ``benchmarks/judge_experiments.py`` (5 prompt-grouped
-    folds over all 1,000 pairs, seed + 1); in each, the adapter is trained on the other four folds (one fifth of
-    them, by prompt, validates the epoch), every response is re-embedded, and the shipped head (monotone, C=0.3,
-    as judge_experiments.py's approach 7) is fitted on the four folds' features and scores the held-back fold.
-    The frozen encoder goes through the same head and folds (reproduces approach 7's cv1000, 0.825)."""
-    from diversity_metrics.training.data import grouped_folds
-    from diversity_metrics.training.evaluation import calibrate_threshold, roc_auc
-    from diversity_metrics.training.train import _oof, _predict, fit_head
-
-    groups = np.asarray(data.groups, dtype=object)
-    outer = grouped_folds(data.groups, y, 5, args.seed + 1)
-    every = np.arange(len(y))
-    x0 = features(emb_frozen, every)
-    run = [int(f) for f in args.folds.split(",")] if args.folds else list(range(5))
-    pooled = {"frozen": np.full(len(y), np.nan), "adapter": np.full(len(y), np.nan)}
-    correct = {name: np.zeros(len(y), dtype=bool) for name in pooled}
-    for fold in run:
-        test, rest = every[outer == fold], every[outer != fold]
-        inner = grouped_folds(groups[rest].tolist(), y[rest], 5, args.seed)
-        print(f"--- fold {fold}: adapter trained on {int((inner != 0).sum())} pairs, validated on "
-              f"{int((inner == 0).sum())}, fold of {len(test)} held back", flush=True)
-        train_adapter(rest[inner != 0], rest[inner == 0], test, f"fold {fold}", args.seed + fold)
-        t0 = time.perf_counter()
-        x1 = features(enc.encode(texts), every)
-        print(f"re-embedded {len(texts)} responses in {time.perf_counter() - t0:.0f} s", flush=True)
-        line = []
-        for name, x in (("frozen", x0), ("adapter", x1)):
-            p = _predict(fit_head(x[rest], y[rest], 0.3, args.seed, nonneg), x[test])
-            threshold = calibrate_threshold(_oof(x[rest], y[rest], inner, 0.3, args.seed, nonneg), y[rest])
-            pooled[name][test], correct[name][test] = p, (p > threshold) == (y[test] == 1)
-            line.append(f"{name} AUC {roc_auc(p, y[test]):.4f}")
-        print(f"fold {fold}: " + ", ".join(line), flush=True)
-    done = np.isin(outer, run)
-    what = "cv1000" if done.all() else f"folds {args.folds} ({int(done.sum())} pairs)"
-    for name in pooled:
-        print(f"{what} {name}: AUC {roc_auc(pooled[name][done], y[done]):.4f}, accuracy {correct[name][done].mean():.4f}")
-    print(f"total {time.perf_counter() - t_start:.0f} s")
 
 
 if __name__ == "__main__":
