@@ -18,7 +18,12 @@ cross-fitted over the groups (threshold chosen on half of them, scored on the ot
 ``normalized``.
 
     python benchmarks/paraphrase_probe.py [--judges learned,unigram] [--strategy transitive]
+    python benchmarks/paraphrase_probe.py --judges learned --strategy clique --learned-threshold 0.13
     python benchmarks/paraphrase_probe.py --judges learned --prompt-form qwen2.5-decoded
+
+The threshold sweep and the cross-fitted rule replay the partitions under ``--strategy`` from one score matrix
+per group; ``--learned-threshold T`` adds a row for the learned judge at the explicit threshold ``T`` through the
+public ``partition`` (e.g. the sweep's best point under another strategy).
 
 ``--prompt-form`` changes what the judges get as the prompt: ``plain`` (the question, as every front-end passes
 it), ``none``, or the question inside a chat template decoded with its special tokens skipped (what a trainer's
@@ -91,6 +96,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--prompt-form", choices=sorted(PROMPT_FORMS), default="plain",
                         help="what the judges get as each group's prompt")
+    parser.add_argument("--learned-threshold", type=float, action="append", default=[],
+                        help="also the learned judge at this explicit threshold (repeatable)")
     args = parser.parse_args()
     import torch
 
@@ -110,6 +117,8 @@ def main() -> None:
     for name in args.judges.split(","):
         if name == "learned":
             runs += [(f"learned ({p})", "learned", {"device": "cpu", "operating_point": p}) for p in LEARNED_POINTS]
+            runs += [(f"learned (threshold {t:g})", "learned", {"device": "cpu", "threshold": t})
+                     for t in args.learned_threshold]
         elif name == "embedding":
             runs.append((name, name, {"device": "cpu"}))
         else:
@@ -124,12 +133,13 @@ def main() -> None:
             flush=True,
         )
     if "learned" in args.judges.split(",") and args.prompt_form == "plain":
-        cross_fitted_darling(groups)
+        cross_fitted_darling(groups, args.strategy)
 
 
-def cross_fitted_darling(groups: list[dict]) -> None:
-    """How much the in-sample choice of the darling point flatters it: choose the threshold (the same rule as
-    benchmarks/train_default_judge.py) on the odd-numbered groups and score the even ones, and vice versa."""
+def cross_fitted_darling(groups: list[dict], strategy: str = "greedy") -> None:
+    """The learned judge's threshold sweep under ``strategy``, and how much the in-sample choice of the darling
+    point flatters it: choose the threshold (the same rule as benchmarks/train_default_judge.py, replayed
+    under ``strategy``) on the odd-numbered groups and score the even ones, and vice versa."""
     from diversity_metrics.judges.learned import LearnedJudge
     from diversity_metrics.training.operating_points import group_score_matrices, probe_point
 
@@ -137,22 +147,22 @@ def cross_fitted_darling(groups: list[dict]) -> None:
     texts = [g["paraphrases"] + g["different"] for g in groups]
     mats = group_score_matrices(judge, texts, prompts=[g["prompt"] for g in groups])
     grid = np.round(np.arange(0.02, 0.981, 0.01), 2)
-    sweep = [(t, *probe_point(texts, mats, grid=[t])[1:]) for t in grid]
+    sweep = [(t, *probe_point(texts, mats, grid=[t], strategy=strategy)[1:]) for t in grid]
     best = max((row for row in sweep if row[2] >= 0.90), key=lambda row: (row[1], row[0]), default=None)
     if best is not None:
-        print(f"learned judge, best recall with separation >= 0.90: {best[1]:.3f} (separation {best[2]:.3f}, "
+        print(f"learned judge ({strategy}), best recall with separation >= 0.90: {best[1]:.3f} (separation {best[2]:.3f}, "
               f"threshold {best[0]:.2f})")
     best = max((row for row in sweep if row[1] >= 0.80), key=lambda row: (row[2], row[0]), default=None)
     if best is not None:
-        print(f"learned judge, best separation with recall >= 0.80: {best[2]:.3f} (recall {best[1]:.3f}, "
+        print(f"learned judge ({strategy}), best separation with recall >= 0.80: {best[2]:.3f} (recall {best[1]:.3f}, "
               f"threshold {best[0]:.2f})")
     for name, fit, test in (("odd -> even", 1, 0), ("even -> odd", 0, 1)):
         f = [i for i in range(len(groups)) if i % 2 == fit]
         e = [i for i in range(len(groups)) if i % 2 == test]
-        t, r_fit, s_fit = probe_point([texts[i] for i in f], [mats[i] for i in f], min_recall=0.80)
-        _, r, sep = probe_point([texts[i] for i in e], [mats[i] for i in e], grid=[t])
+        t, r_fit, s_fit = probe_point([texts[i] for i in f], [mats[i] for i in f], min_recall=0.80, strategy=strategy)
+        _, r, sep = probe_point([texts[i] for i in e], [mats[i] for i in e], grid=[t], strategy=strategy)
         print(
-            f"darling rule cross-fitted {name}: threshold {t:.2f} (fit recall {r_fit:.3f}, separation {s_fit:.3f}) "
+            f"darling rule ({strategy}) cross-fitted {name}: threshold {t:.2f} (fit recall {r_fit:.3f}, separation {s_fit:.3f}) "
             f"-> held-out groups recall {r:.3f}, separation {sep:.3f}"
         )
 

@@ -540,6 +540,7 @@ def test_local_encoder_loads_without_weight_progress_bar(capfd):
 
 
 def test_memoised_copies_embed_each_text_once_and_score_like_the_judge(shipped):
+    from diversity_metrics.strategies import STRATEGIES
     from diversity_metrics.training.operating_points import group_score_matrices, memoised, replay_partitions
 
     memo: dict = {}
@@ -557,6 +558,15 @@ def test_memoised_copies_embed_each_text_once_and_score_like_the_judge(shipped):
     mats = group_score_matrices(shipped, [texts])
     for judge in (strict, loose):
         assert replay_partitions([texts], mats, judge.threshold) == partition_batch([texts], judge=judge)
+    # ... under every strategy, at thresholds where the strategies disagree (no prompt: "Sydney" scores high)
+    group = texts[:2] + ["Australia's capital is Canberra, not Sydney.", "The capital of Australia is Sydney.", texts[2]]
+    mats = group_score_matrices(shipped, [group])
+    for threshold in (0.85, 0.9):
+        judge = memoised(shipped, memo, threshold=threshold)
+        got = {s: replay_partitions([group], mats, threshold, strategy=s) for s in STRATEGIES}
+        for strategy in STRATEGIES:
+            assert got[strategy] == partition_batch([group], judge=judge, strategy=strategy), (threshold, strategy)
+        assert len({str(p) for p in got.values()}) >= 2, got  # the check would catch a replay ignoring strategy
 
 
 def test_learned_judge_version_is_a_hash_of_its_folder(tmp_path):
