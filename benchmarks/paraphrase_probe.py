@@ -150,20 +150,22 @@ def cross_fitted_darling(groups: list[dict], strategy: str = "greedy") -> None:
     sweep = [(t, *probe_point(texts, mats, grid=[t], strategy=strategy)[1:]) for t in grid]
     best = max((row for row in sweep if row[2] >= 0.90), key=lambda row: (row[1], row[0]), default=None)
     if best is not None:
-        print(f"learned judge ({strategy}), best recall with separation >= 0.90: {best[1]:.3f} (separation {best[2]:.3f}, "
-              f"threshold {best[0]:.2f})")
+        print(f"learned judge ({strategy}), best recall with separation >= 0.90: {best[1]:.3f} "
+              f"(separation {best[2]:.3f}, threshold {best[0]:.2f})")
     best = max((row for row in sweep if row[1] >= 0.80), key=lambda row: (row[2], row[0]), default=None)
     if best is not None:
-        print(f"learned judge ({strategy}), best separation with recall >= 0.80: {best[2]:.3f} (recall {best[1]:.3f}, "
-              f"threshold {best[0]:.2f})")
+        print(f"learned judge ({strategy}), best separation with recall >= 0.80: {best[2]:.3f} "
+              f"(recall {best[1]:.3f}, threshold {best[0]:.2f})")
     for name, fit, test in (("odd -> even", 1, 0), ("even -> odd", 0, 1)):
         f = [i for i in range(len(groups)) if i % 2 == fit]
         e = [i for i in range(len(groups)) if i % 2 == test]
-        t, r_fit, s_fit = probe_point([texts[i] for i in f], [mats[i] for i in f], min_recall=0.80, strategy=strategy)
+        t, r_fit, s_fit = probe_point(
+            [texts[i] for i in f], [mats[i] for i in f], min_recall=0.80, strategy=strategy
+        )
         _, r, sep = probe_point([texts[i] for i in e], [mats[i] for i in e], grid=[t], strategy=strategy)
         print(
-            f"darling rule ({strategy}) cross-fitted {name}: threshold {t:.2f} (fit recall {r_fit:.3f}, separation {s_fit:.3f}) "
-            f"-> held-out groups recall {r:.3f}, separation {sep:.3f}"
+            f"darling rule ({strategy}) cross-fitted {name}: threshold {t:.2f} "
+            f"(fit recall {r_fit:.3f}, separation {s_fit:.3f}) -> held-out groups recall {r:.3f}, separation {sep:.3f}"
         )
 
 
