@@ -99,6 +99,8 @@ def main() -> None:
     parser.add_argument("--learned-threshold", type=float, action="append", default=[],
                         help="also the learned judge at this explicit threshold (repeatable)")
     args = parser.parse_args()
+    if args.learned_threshold and "learned" not in args.judges.split(","):
+        parser.error("--learned-threshold needs the learned judge in --judges")
     import torch
 
     torch.set_num_threads(args.threads)
