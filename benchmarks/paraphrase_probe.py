@@ -118,7 +118,11 @@ def main() -> None:
     runs: list[tuple[str, str, dict]] = []
     for name in args.judges.split(","):
         if name == "learned":
-            runs += [(f"learned ({p})", "learned", {"device": "cpu", "operating_point": p}) for p in LEARNED_POINTS]
+            from diversity_metrics.judges.learned import LearnedJudge
+
+            for p in LEARNED_POINTS:  # a named point's threshold depends on the strategy (LearnedJudge.for_strategy)
+                t = LearnedJudge.load(operating_point=p).for_strategy(args.strategy).threshold
+                runs.append((f"learned ({p}, {t:.3g})", "learned", {"device": "cpu", "operating_point": p}))
             runs += [(f"learned (threshold {t:g})", "learned", {"device": "cpu", "threshold": t})
                      for t in args.learned_threshold]
         elif name == "embedding":
@@ -154,7 +158,7 @@ def cross_fitted_darling(groups: list[dict], strategy: str = "greedy") -> None:
     if best is not None:
         print(f"learned judge ({strategy}), best recall with separation >= 0.90: {best[1]:.3f} "
               f"(separation {best[2]:.3f}, threshold {best[0]:.2f})")
-    best = max((row for row in sweep if row[1] >= 0.80), key=lambda row: (row[2], row[0]), default=None)
+    best = max((row for row in sweep if row[1] >= 0.80), key=lambda row: (row[2], row[1], row[0]), default=None)
     if best is not None:
         print(f"learned judge ({strategy}), best separation with recall >= 0.80: {best[2]:.3f} "
               f"(recall {best[1]:.3f}, threshold {best[0]:.2f})")

@@ -71,9 +71,7 @@ def make_learned(point: str):
     if "base" not in _MEMO:
         _MEMO["base"] = LearnedJudge.load(device="cpu")
     base = _MEMO["base"]
-    judge = memoised(base, _MEMO.setdefault("rows", {}), threshold=base.config["operating_points"][point])
-    judge.operating_point = point
-    return judge
+    return memoised(base, _MEMO.setdefault("rows", {}), point=point)
 
 
 def make_judge(name: str, extra: dict[str, object] | None = None):
@@ -96,6 +94,7 @@ def agreement(args: argparse.Namespace) -> None:
     from sklearn.metrics import adjusted_rand_score
 
     from diversity_metrics import partition_batch
+    from diversity_metrics.judges.base import Judge
 
     judges = {}
     for name in args.judges.split(","):
@@ -104,7 +103,8 @@ def agreement(args: argparse.Namespace) -> None:
             judges[name] = judge
     print(f"strategy={args.strategy} short_rule={args.short_rule} machine: {args.machine}")
     for name, judge in judges.items():
-        print(f"  {name}: {judge!r}")
+        shown = judge.for_strategy(args.strategy) if isinstance(judge, Judge) else judge  # the engine's threshold
+        print(f"  {name}: {shown!r}")
     header = f"{'system':8s} {'judge':12s} {'mean ARI':>9s} {'Spearman':>9s} {'classes':>8s} {'official':>9s} {'time s':>7s}"
     print(header)
     print("-" * len(header))

@@ -8,16 +8,20 @@
    5-fold out-of-fold AUC on the 800 training pairs. The ``human`` operating point is the threshold that
    maximises out-of-fold accuracy on them; the 200 held-out pairs are only scored at the end.
 2. Operating points chosen on data in this repository and ../shared only (never on hidden sets), by
-   replaying the engine's partitions (greedy strategy, default ``normalized`` short rule) from pair scores
-   computed once (``diversity_metrics.training.operating_points``):
+   replaying the engine's partitions (default ``normalized`` short rule) from pair scores computed once
+   (``diversity_metrics.training.operating_points``). The partition rules below depend on the strategy that
+   turns pair decisions into classes, so each is applied under every strategy and the config stores one
+   threshold per strategy (format 3; ``LearnedJudge.for_strategy``, which the engine calls):
 
    * ``noveltybench``: the threshold (grid 0.02-0.98, step 0.01) whose mean class counts on
      ../shared/data/noveltybench/generations/{gpt-4o,humans}.jsonl are closest (squared relative error)
      to those of NoveltyBench's official partitions (2.89 and 6.58);
    * ``darling`` (the package default): on benchmarks/data/paraphrase_probe.jsonl (this project's own
      probe), the threshold with the highest separation among those that keep paraphrase recall >= 0.80
-     (v2.1 used the highest balanced accuracy; both rules are printed). (No threshold of this judge
-     reaches recall >= 0.80 with separation >= 0.90 there; see the model card.)
+     (v2.1 used the highest balanced accuracy; both rules are printed, for greedy). (No threshold of this
+     judge reaches recall >= 0.80 with separation >= 0.90 there; see the model card.)
+
+   ``human`` is a pair rule (accuracy of ``score > threshold``), so one threshold serves every strategy.
 
 Prints the metrics (ROC AUC and accuracy with 95% bootstrap intervals), the operating points with what
 each gives, and the time. Embeddings are cached (``--cache``) so a rerun skips the encoder.
@@ -57,6 +61,7 @@ def main() -> None:
     import numpy as np
     import torch
 
+    from diversity_metrics.strategies import DEFAULT_STRATEGY, STRATEGIES
     from diversity_metrics.training import train_judge
     from diversity_metrics.training.operating_points import (
         class_count_point,
@@ -96,34 +101,43 @@ def main() -> None:
 
     mats = {s: group_score_matrices(Cached(), g, prompts=gen_prompts[s]) for s, g in gen_groups.items()}
     probe_mats = group_score_matrices(Cached(), probe_groups, prompts=probe_prompts)
-    t_nb, means = class_count_point([(gen_groups[s], mats[s], OFFICIAL[s]) for s in OFFICIAL])
-    t_darling, _, _ = probe_point(probe_groups, probe_mats, min_recall=MIN_RECALL)
     t_balanced, r_bal, s_bal = probe_point(probe_groups, probe_mats)
-    print(f"darling rule alternatives: balanced accuracy -> {t_balanced:.2f} ({r_bal:.3f} / {s_bal:.3f})")
+    print(f"darling rule alternatives (greedy): balanced accuracy -> {t_balanced:.2f} ({r_bal:.3f} / {s_bal:.3f})")
     for rec in (0.80, 0.85):
         t_r, r_r, s_r = probe_point(probe_groups, probe_mats, min_recall=rec)
         print(f"  max separation at recall >= {rec:.2f} -> {t_r:.2f} ({r_r:.3f} / {s_r:.3f})")
+    systems_ref = [(gen_groups[s], mats[s], OFFICIAL[s]) for s in OFFICIAL]
     human = cfg["operating_points"]["human"]
-    points = {"darling": t_darling, "human": human, "noveltybench": t_nb}
+    points: dict = {
+        "darling": {st: probe_point(probe_groups, probe_mats, min_recall=MIN_RECALL, strategy=st)[0] for st in STRATEGIES},
+        "human": human,
+        "noveltybench": {st: class_count_point(systems_ref, strategy=st)[0] for st in STRATEGIES},
+    }
+    t_darling = points["darling"][DEFAULT_STRATEGY]
+    cfg["format_version"] = 3
     cfg["operating_points"] = points
     cfg["default_operating_point"] = "darling"
     cfg["threshold"] = t_darling
     cfg["operating_point_rules"] = {
-        "human": cfg["operating_point_rules"]["human"] + " (800 training pairs, 5 prompt-grouped folds)",
-        "noveltybench": "grid 0.02-0.98 step 0.01: mean class counts (greedy, normalized short rule) closest to "
-        "the official partitions of shared generations/gpt-4o.jsonl (2.89) and humans.jsonl (6.58)",
-        "darling": f"grid 0.02-0.98 step 0.01: highest separation among thresholds that keep paraphrase recall >= "
-        f"{MIN_RECALL:.2f} on benchmarks/data/paraphrase_probe.jsonl (greedy, normalized short rule)",
+        "human": cfg["operating_point_rules"]["human"] + " (800 training pairs, 5 prompt-grouped folds); "
+        "one threshold for every strategy",
+        "noveltybench": "grid 0.02-0.98 step 0.01, under each strategy: mean class counts (normalized short rule) "
+        "closest to the official partitions of shared generations/gpt-4o.jsonl (2.89) and humans.jsonl (6.58)",
+        "darling": f"grid 0.02-0.98 step 0.01, under each strategy: highest separation among thresholds that keep "
+        f"paraphrase recall >= {MIN_RECALL:.2f} on benchmarks/data/paraphrase_probe.jsonl (normalized short rule)",
     }
     summary: dict = {}
-    for name, t in points.items():
-        row = {"threshold": round(t, 4)}
-        for s in OFFICIAL:
-            parts = replay_partitions(gen_groups[s], mats[s], t)
-            row[f"classes_{s}"] = round(float(np.mean([max(p) + 1 for p in parts])), 3)
-        _, r, sep = probe_point(probe_groups, probe_mats, grid=[t])
-        row["probe_recall"], row["probe_separation"] = round(r, 3), round(sep, 3)
-        summary[name] = row
+    for name, value in points.items():
+        summary[name] = {}
+        for st in STRATEGIES:
+            t = value[st] if isinstance(value, dict) else value
+            row = {"threshold": round(t, 4)}
+            for s in OFFICIAL:
+                parts = replay_partitions(gen_groups[s], mats[s], t, strategy=st)
+                row[f"classes_{s}"] = round(float(np.mean([max(p) + 1 for p in parts])), 3)
+            _, r, sep = probe_point(probe_groups, probe_mats, grid=[t], strategy=st)
+            row["probe_recall"], row["probe_separation"] = round(r, 3), round(sep, 3)
+            summary[name][st] = row
     cfg["operating_point_figures"] = summary
     cfg["train_seconds"] = {**cfg["train_seconds"], "operating_points": round(time.perf_counter() - t0 - t_train, 1)}
     judge.config = cfg
@@ -139,13 +153,17 @@ def main() -> None:
             f"{split:16s} n={m['n']:4d}  AUC {m['auc']:.3f} [{m['auc_ci95'][0]:.3f}, {m['auc_ci95'][1]:.3f}]  "
             f"accuracy {m['accuracy']:.3f} [{m['accuracy_ci95'][0]:.3f}, {m['accuracy_ci95'][1]:.3f}] (at 'human')"
         )
-    print(f"{'operating point':16s} {'threshold':>9s} {'gpt-4o cls':>10s} {'humans cls':>10s} {'probe recall':>12s} {'separation':>10s}")
-    for name, row in summary.items():
-        print(
-            f"{name:16s} {row['threshold']:9.3f} {row['classes_gpt-4o']:10.2f} {row['classes_humans']:10.2f} "
-            f"{row['probe_recall']:12.3f} {row['probe_separation']:10.3f}"
-        )
-    print(f"official         {'':9s} {OFFICIAL['gpt-4o']:10.2f} {OFFICIAL['humans']:10.2f}")
+    print(
+        f"{'operating point':16s} {'strategy':10s} {'threshold':>9s} {'gpt-4o cls':>10s} {'humans cls':>10s} "
+        f"{'probe recall':>12s} {'separation':>10s}"
+    )
+    for name, rows in summary.items():
+        for st, row in rows.items():
+            print(
+                f"{name:16s} {st:10s} {row['threshold']:9.3f} {row['classes_gpt-4o']:10.2f} "
+                f"{row['classes_humans']:10.2f} {row['probe_recall']:12.3f} {row['probe_separation']:10.3f}"
+            )
+    print(f"official         {'':10s} {'':9s} {OFFICIAL['gpt-4o']:10.2f} {OFFICIAL['humans']:10.2f}")
     size = (Path(args.output) / "model.safetensors").stat().st_size
     print(
         f"wrote {args.output} (model.safetensors: {size} bytes) in {time.perf_counter() - t0:.1f} s "

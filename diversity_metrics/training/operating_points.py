@@ -27,7 +27,7 @@ import numpy as np
 
 from diversity_metrics.judges.learned import LearnedJudge
 from diversity_metrics.judges.short_rule import short_rule_decision
-from diversity_metrics.strategies import run_strategy
+from diversity_metrics.strategies import DEFAULT_STRATEGY, run_strategy
 
 
 class _Memoised(LearnedJudge):
@@ -41,20 +41,35 @@ class _Memoised(LearnedJudge):
 
 
 def memoised(
-    judge: LearnedJudge, memo: dict[str, np.ndarray] | None = None, *, threshold: float | None = None
+    judge: LearnedJudge,
+    memo: dict[str, np.ndarray] | None = None,
+    *,
+    threshold: float | None = None,
+    point: str | None = None,
 ) -> LearnedJudge:
     """A copy of ``judge`` (sharing its encoder) whose ``embed`` remembers each text's row in ``memo``.
 
     Copies at other thresholds that share one ``memo`` embed each text once (benchmarks that partition the
-    same responses at several operating points); ``threshold`` sets the copy's threshold.
+    same responses at several operating points); ``threshold`` sets the copy's threshold (under every
+    strategy) and ``point`` one of the folder's named operating points (with its per-strategy thresholds).
     """
     import copy
 
+    if threshold is not None and point is not None:
+        raise ValueError("give threshold or point, not both")
     out = copy.copy(judge)
     out.__class__ = _Memoised
     out._memo = {} if memo is None else memo
+    out._variants = {}  # its own for_strategy copies (which then share this memo)
     if threshold is not None:
         out.threshold = float(threshold)
+        out.operating_point = "custom"
+    if point is not None:
+        value = judge.config["operating_points"][point]
+        by_strategy = {k: float(v) for k, v in value.items()} if isinstance(value, dict) else None
+        out.threshold = by_strategy[DEFAULT_STRATEGY] if by_strategy else float(value)
+        out.strategy_thresholds = by_strategy
+        out.operating_point = point
     return out
 
 __all__ = ["class_count_point", "group_score_matrices", "memoised", "probe_point", "replay_partitions"]
@@ -158,8 +173,8 @@ def probe_point(
     recall = share of paraphrase pairs in one class; separation = share of pairs with at least one
     different-content answer in different classes. The threshold on ``grid`` maximising the balanced
     accuracy ``(recall + separation) / 2`` is chosen (ties: the larger threshold); with ``min_recall``, the
-    one with the highest separation among those whose recall is at least ``min_recall`` (none: the
-    balanced-accuracy choice).
+    one with the highest separation among those whose recall is at least ``min_recall`` (ties: the higher
+    recall, then the larger threshold; none: the balanced-accuracy choice).
     """
     rows = []
     for t in grid:
@@ -175,9 +190,9 @@ def probe_point(
         recall, separation = float(np.mean(para)), float(np.mean(diff))
         rows.append((recall + separation, float(t), recall, separation))
     if min_recall is not None:
-        meeting = [(sep, t, r) for _, t, r, sep in rows if r >= min_recall]
+        meeting = [(sep, r, t) for _, t, r, sep in rows if r >= min_recall]
         if meeting:
-            separation, t, recall = max(meeting)
+            separation, recall, t = max(meeting)
             return t, recall, separation
     _, t, recall, separation = max(rows)
     return t, recall, separation
