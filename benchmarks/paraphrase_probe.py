@@ -20,6 +20,11 @@ cross-fitted over the groups (threshold chosen on half of them, scored on the ot
     python benchmarks/paraphrase_probe.py [--judges learned,unigram] [--strategy transitive]
     python benchmarks/paraphrase_probe.py --judges learned --strategy clique --learned-threshold 0.13
     python benchmarks/paraphrase_probe.py --judges learned --prompt-form qwen2.5-decoded
+    python benchmarks/paraphrase_probe.py --probe benchmarks/data/paraphrase_probe_b.jsonl
+
+``--probe`` reads another file of the same form. ``benchmarks/data/paraphrase_probe_b.jsonl`` (59 groups: 43 short,
+16 long; written for this project on 2026-12-05, after every operating point, feature and threshold had been
+chosen, on prompts disjoint from the first probe's) checks how the in-sample ``darling`` point holds on new groups.
 
 The threshold sweep and the cross-fitted rule replay the partitions under ``--strategy`` from one score matrix
 per group; ``--learned-threshold T`` adds a row for the learned judge at the explicit threshold ``T`` through the
@@ -41,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 PROBE = Path(__file__).resolve().parent / "data" / "paraphrase_probe.jsonl"
+PROBE_B = PROBE.with_name("paraphrase_probe_b.jsonl")  # written after every threshold and feature was chosen
 JUDGES = ("learned", "unigram", "embedding", "bleu", "exact", "normalized")
 PROMPT_FORMS = {
     "plain": lambda q: q,
@@ -93,6 +99,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--judges", default=",".join(JUDGES))
     parser.add_argument("--strategy", default="greedy")
+    parser.add_argument("--probe", type=Path, default=PROBE,
+                        help=f"probe file (default {PROBE.name}; {PROBE_B.name} is the second, out-of-sample set)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--prompt-form", choices=sorted(PROMPT_FORMS), default="plain",
                         help="what the judges get as each group's prompt")
@@ -104,10 +112,11 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    groups = load_probe()
+    groups = load_probe(args.probe)
     n_short = sum(g["kind"] == "short" for g in groups)
     print(
-        f"{len(groups)} groups ({n_short} short, {len(groups) - n_short} long): {3 * len(groups)} paraphrase pairs, "
+        f"{args.probe.name}: {len(groups)} groups ({n_short} short, {len(groups) - n_short} long): "
+        f"{3 * len(groups)} paraphrase pairs, "
         f"{7 * len(groups)} different-content pairs; strategy={args.strategy}, short_rule=normalized, "
         f"prompt form={args.prompt_form}; "
         f"machine: {platform.machine()} CPU, {__import__('os').cpu_count()} cores, no GPU"
