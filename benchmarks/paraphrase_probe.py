@@ -127,11 +127,12 @@ def main() -> None:
     runs: list[tuple[str, str, dict]] = []
     for name in args.judges.split(","):
         if name == "learned":
-            from diversity_metrics.judges.learned import LearnedJudge
+            from diversity_metrics import Partitioner
 
-            for p in LEARNED_POINTS:  # a named point's threshold depends on the strategy (LearnedJudge.for_strategy)
-                t = LearnedJudge.load(operating_point=p).for_strategy(args.strategy).threshold
-                runs.append((f"learned ({p}, {t:.3g})", "learned", {"device": "cpu", "operating_point": p}))
+            for p in LEARNED_POINTS:  # a named point's threshold depends on the strategy (the engine's judge shows it)
+                options = {"device": "cpu", "operating_point": p}
+                t = Partitioner(judge="learned", judge_options=options, strategy=args.strategy).judge.threshold
+                runs.append((f"learned ({p}, {t:.3g})", "learned", options))
             runs += [(f"learned (threshold {t:g})", "learned", {"device": "cpu", "threshold": t})
                      for t in args.learned_threshold]
         elif name == "embedding":

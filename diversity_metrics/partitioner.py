@@ -325,9 +325,9 @@ class Partitioner:
         if not isinstance(spec, PartitionSpec):
             raise TypeError(f"spec must be a PartitionSpec or a mapping, got {type(spec).__name__}")
         self.spec = spec
-        self._judge: Any = judge_obj
+        # a given judge is resolved for the strategy now (a copy, no model load); a named one when it loads
+        self._judge: Any = judge_obj.for_strategy(spec.strategy) if isinstance(judge_obj, Judge) else judge_obj
         self._given = judge_obj is not None
-        self._resolved = False  # whether _judge was resolved for the spec's strategy (for_strategy)
         self._cache = cache
         self._lock = threading.Lock()
 
@@ -338,19 +338,17 @@ class Partitioner:
         A named operating point may hold one threshold per strategy (``Judge.for_strategy``); a judge instance
         given to the constructor is resolved the same way.
         """
-        if self._judge is None or not self._resolved:
+        if self._judge is None:
             with self._lock:
                 if self._judge is None:
                     if self._cache:
-                        self._judge = _cached_judge(self.spec)
+                        judge = _cached_judge(self.spec)
                     else:
                         options = dict(self.spec.judge_options)
                         if self.spec.device is not None:
                             options["device"] = self.spec.device
-                        self._judge = get_judge(self.spec.judge, **options)
-                if not self._resolved and isinstance(self._judge, Judge):
-                    self._judge = self._judge.for_strategy(self.spec.strategy)
-                self._resolved = True
+                        judge = get_judge(self.spec.judge, **options)
+                    self._judge = judge.for_strategy(self.spec.strategy) if isinstance(judge, Judge) else judge
         return self._judge
 
     @property

@@ -44,6 +44,7 @@ __all__ = [
     "DEFAULT_JUDGE_DIR",
     "OPERATING_POINTS",
     "ChunkEncoder",
+    "point_thresholds",
     "prompt_sketch_masks",
     "LearnedJudge",
     "resolve_encoder",
@@ -173,6 +174,21 @@ def validate_config(config: Any, where: str = "judge config") -> dict[str, Any]:
                 f"{where}: default_operating_point must be one of {sorted(points)}, got {default!r}"
             )
     return dict(config)
+
+
+def point_thresholds(value: float | dict[str, float]) -> tuple[float, dict[str, float] | None]:
+    """One ``operating_points`` config value as (threshold under ``DEFAULT_STRATEGY``, per-strategy thresholds or None).
+
+    Example:
+        >>> point_thresholds(0.4)
+        (0.4, None)
+        >>> point_thresholds({"greedy": 0.26, "transitive": 0.26, "clique": 0.13, "average": 0.16})[0]
+        0.26
+    """
+    if isinstance(value, dict):
+        by_strategy = {k: float(value[k]) for k in STRATEGIES}
+        return by_strategy[DEFAULT_STRATEGY], by_strategy
+    return float(value), None
 
 
 def length_batches(order: Sequence[int], lengths: Sequence[int], budget: int) -> list[list[int]]:
@@ -600,11 +616,7 @@ class LearnedJudge(EmbeddingJudge):
             chosen, value = "config", float(config["threshold"])
         by_strategy: dict[str, float] | None = None
         if chosen in points:
-            if isinstance(points[chosen], dict):
-                by_strategy = {k: float(points[chosen][k]) for k in STRATEGIES}
-                value = by_strategy[DEFAULT_STRATEGY]
-            else:
-                value = float(points[chosen])
+            value, by_strategy = point_thresholds(points[chosen])
         super().__init__(value)
         self.operating_point = chosen
         #: the point's threshold for each partition strategy (``None``: one threshold for all); see for_strategy

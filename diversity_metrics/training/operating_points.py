@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from diversity_metrics.judges.learned import LearnedJudge
+from diversity_metrics.judges.learned import LearnedJudge, point_thresholds
 from diversity_metrics.judges.short_rule import short_rule_decision
-from diversity_metrics.strategies import DEFAULT_STRATEGY, run_strategy
+from diversity_metrics.strategies import run_strategy
 
 
 class _Memoised(LearnedJudge):
@@ -65,10 +65,8 @@ def memoised(
         out.threshold = float(threshold)
         out.operating_point = "custom"
     if point is not None:
-        value = judge.config["operating_points"][point]
-        by_strategy = {k: float(v) for k, v in value.items()} if isinstance(value, dict) else None
-        out.threshold = by_strategy[DEFAULT_STRATEGY] if by_strategy else float(value)
-        out.strategy_thresholds = by_strategy
+        out.threshold, by_strategy = point_thresholds(judge.config["operating_points"][point])
+        out.strategy_thresholds = by_strategy  # after the threshold: setting it by hand clears them
         out.operating_point = point
     return out
 
