@@ -153,3 +153,23 @@ def test_bad_adapters_fail_at_load_with_the_reason(tiny, tmp_path):
         read_lora_adapter(odd)
     with pytest.raises(ValueError, match="is not a peft adapter folder"):
         read_lora_adapter(tmp_path / "missing")
+
+
+def test_train_judge_cli_takes_an_adapter_and_refuses_a_bad_one(tiny, tmp_path, capsys):
+    """`diversity-metrics train-judge --adapter DIR`: the judge stores the adapter; a bad folder is exit 2, nothing written."""
+    from diversity_metrics.cli import main
+
+    enc_dir, ad_dir, _ = tiny
+    rows = [json.loads(line) for line in (NOVELTYBENCH_DIR / "equivalence_pairs_train.jsonl").read_text().splitlines()]
+    rows = [r for r in rows if r["similar"] == 1][:9] + [r for r in rows if r["similar"] == 0][:9]
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    base = ["train-judge", str(pairs), "--base-encoder", str(enc_dir), "--folds", "3", "--device", "cpu"]
+    bad_out = tmp_path / "bad"
+    assert main([*base, "--output", str(bad_out), "--adapter", str(tmp_path / "no-adapter")]) == 2
+    assert "is not a peft adapter folder" in capsys.readouterr().err and not bad_out.exists()
+    out = tmp_path / "judge"
+    assert main([*base, "--output", str(out), "--adapter", str(ad_dir)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["format_version"] == 4 and config["adapter"]["rank"] == 4
+    assert set(LearnedJudge.load(out, encoder=enc_dir).adapter) == set(read_lora_adapter(ad_dir)[1])
