@@ -17,7 +17,8 @@ def _load(name: str) -> list[dict]:
 
 @pytest.mark.parametrize(
     ("name", "n_short", "n_long"),
-    [("paraphrase_probe.jsonl", 26, 18), ("paraphrase_probe_b.jsonl", 43, 16), ("paraphrase_train.jsonl", 55, 20)]
+    [("paraphrase_probe.jsonl", 26, 18), ("paraphrase_probe_b.jsonl", 43, 16), ("paraphrase_train.jsonl", 55, 20),
+     ("paraphrase_train_extra.jsonl", 28, 12)]
 )
 def test_probe_groups_are_well_formed(name, n_short, n_long):
     groups = _load(name)
@@ -39,9 +40,11 @@ def test_second_probe_is_disjoint_from_the_first():
 
 def test_adapter_training_groups_are_disjoint_from_both_probes():
     """benchmarks/train_judge_adapter.py trains on paraphrase_train.jsonl; the probes must not leak into it."""
-    train = _load("paraphrase_train.jsonl")
+    train = _load("paraphrase_train.jsonl") + _load("paraphrase_train_extra.jsonl")  # the extra groups: a study
     answers = lambda gs: {t for g in gs for t in g["paraphrases"] + g["different"]}  # noqa: E731
     for probe in ("paraphrase_probe.jsonl", "paraphrase_probe_b.jsonl"):
         groups = _load(probe)
         assert not {g["prompt"] for g in groups} & {g["prompt"] for g in train}, probe
         assert not answers(groups) & answers(train), probe
+    extra, first = _load("paraphrase_train_extra.jsonl"), _load("paraphrase_train.jsonl")
+    assert not {g["prompt"] for g in extra} & {g["prompt"] for g in first} and not answers(extra) & answers(first)
