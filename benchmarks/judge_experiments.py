@@ -244,7 +244,7 @@ def main() -> None:
     parser.add_argument(
         "--cache-sentence",
         default="/tmp/dm_judge_cache_v2.npz",
-        help="sentence-chunk embeddings (shared with benchmarks/train_default_judge.py)",
+        help="sentence-chunk embeddings of the frozen encoder (train_default_judge.py without --adapter)",
     )
     parser.add_argument(
         "--cache-adapted",

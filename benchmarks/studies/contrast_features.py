@@ -77,7 +77,7 @@ VARIANTS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", default="/tmp/dm_judge_cache_v2.npz", help="embedding cache (shared with train_default_judge.py)")
+    parser.add_argument("--cache", default="/tmp/dm_judge_cache_v2.npz", help="embedding cache of the frozen encoder (train_default_judge.py --cache FILE without --adapter)")
     args = parser.parse_args()
 
     from sklearn.metrics import adjusted_rand_score, roc_auc_score
