@@ -18,7 +18,7 @@ from diversity_metrics.training.train import read_lora_adapter
 
 from .conftest import NOVELTYBENCH_DIR
 
-peft = pytest.importorskip("peft")
+import peft  # the [train] extra; CI installs it, so these tests run there (never skipped)
 TARGETS = ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"]
 
 
@@ -51,6 +51,17 @@ def tiny(tmp_path_factory):
     return enc_dir, ad_dir, merged_dir
 
 
+def _pairs(path, n_each, words):
+    """``n_each`` real NoveltyBench pairs of each label, responses cut to ``words`` words (fast to embed)."""
+    rows = [json.loads(line) for line in (NOVELTYBENCH_DIR / "equivalence_pairs_train.jsonl").read_text().splitlines()]
+    rows = [r for r in rows if r["similar"] == 1][:n_each] + [r for r in rows if r["similar"] == 0][:n_each]
+    for r in rows:
+        for k in ("generation_0", "generation_1"):
+            r[k] = " ".join(r[k].split()[:words])
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
 TEXTS = ["The capital of Canada is Ottawa.", "Ottawa is Canada's capital. It is in Ontario.", "Bees make honey."]
 
 
@@ -80,13 +91,7 @@ def test_merged_encoder_equals_peft_merge_and_unload(tiny):
 
 def test_judge_with_adapter_trains_saves_reloads_and_hashes_it(tiny, tmp_path):
     enc_dir, ad_dir, _ = tiny
-    rows = [json.loads(line) for line in (NOVELTYBENCH_DIR / "equivalence_pairs_train.jsonl").read_text().splitlines()]
-    rows = [r for r in rows if r["similar"] == 1][:12] + [r for r in rows if r["similar"] == 0][:12]
-    for r in rows:
-        for k in ("generation_0", "generation_1"):
-            r[k] = " ".join(r[k].split()[:30])
-    pairs = tmp_path / "pairs.jsonl"
-    pairs.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pairs = _pairs(tmp_path / "pairs.jsonl", 12, 30)
     out, plain_out = tmp_path / "judge", tmp_path / "plain"
     judge = train_judge(pairs, out, base_encoder=str(enc_dir), adapter=ad_dir, n_folds=3, n_boot=50, device="cpu", min_auc=0.0)
     plain = train_judge(pairs, plain_out, base_encoder=str(enc_dir), n_folds=3, n_boot=50, device="cpu", min_auc=0.0)
@@ -160,10 +165,7 @@ def test_train_judge_cli_takes_an_adapter_and_refuses_a_bad_one(tiny, tmp_path, 
     from diversity_metrics.cli import main
 
     enc_dir, ad_dir, _ = tiny
-    rows = [json.loads(line) for line in (NOVELTYBENCH_DIR / "equivalence_pairs_train.jsonl").read_text().splitlines()]
-    rows = [r for r in rows if r["similar"] == 1][:9] + [r for r in rows if r["similar"] == 0][:9]
-    pairs = tmp_path / "pairs.jsonl"
-    pairs.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pairs = _pairs(tmp_path / "pairs.jsonl", 9, 10**6)
     base = ["train-judge", str(pairs), "--base-encoder", str(enc_dir), "--folds", "3", "--device", "cpu"]
     bad_out = tmp_path / "bad"
     assert main([*base, "--output", str(bad_out), "--adapter", str(tmp_path / "no-adapter")]) == 2
