@@ -1,5 +1,5 @@
-"""The paraphrase groups (benchmarks/data) are well formed; the second probe shares no prompt or answer with the
-first, and the adapter's training groups share none with either probe (both stay out of sample for it)."""
+"""The paraphrase groups (benchmarks/data) are well formed; no two probes share a prompt or an answer, and the
+adapter's training groups share none with any probe (every probe stays out of sample for the adapter)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ def _load(name: str) -> list[dict]:
 @pytest.mark.parametrize(
     ("name", "n_short", "n_long"),
     [("paraphrase_probe.jsonl", 26, 18), ("paraphrase_probe_b.jsonl", 43, 16), ("paraphrase_train.jsonl", 55, 20),
-     ("paraphrase_train_extra.jsonl", 28, 12)]
+     ("paraphrase_train_extra.jsonl", 28, 12), ("paraphrase_probe_c.jsonl", 45, 20),
+     ("paraphrase_train_topics.jsonl", 590, 328)]
 )
 def test_probe_groups_are_well_formed(name, n_short, n_long):
     groups = _load(name)
@@ -30,21 +31,38 @@ def test_probe_groups_are_well_formed(name, n_short, n_long):
         assert all(isinstance(a, str) and a.strip() for a in answers) and len(set(answers)) == 5, g["id"]
 
 
-def test_second_probe_is_disjoint_from_the_first():
-    """probe B checks the in-sample darling point on new groups: no prompt or answer may come from probe A."""
-    a, b = _load("paraphrase_probe.jsonl"), _load("paraphrase_probe_b.jsonl")
-    assert not {g["prompt"] for g in a} & {g["prompt"] for g in b}
-    answers = lambda gs: {t for g in gs for t in g["paraphrases"] + g["different"]}  # noqa: E731
-    assert not answers(a) & answers(b)
+PROBES = ("paraphrase_probe.jsonl", "paraphrase_probe_b.jsonl", "paraphrase_probe_c.jsonl")
+TRAIN = ("paraphrase_train.jsonl", "paraphrase_train_extra.jsonl", "paraphrase_train_topics.jsonl")
 
 
-def test_adapter_training_groups_are_disjoint_from_both_probes():
-    """benchmarks/train_judge_adapter.py trains on paraphrase_train.jsonl; the probes must not leak into it."""
-    train = _load("paraphrase_train.jsonl") + _load("paraphrase_train_extra.jsonl")  # the extra groups: a study
-    answers = lambda gs: {t for g in gs for t in g["paraphrases"] + g["different"]}  # noqa: E731
-    for probe in ("paraphrase_probe.jsonl", "paraphrase_probe_b.jsonl"):
-        groups = _load(probe)
-        assert not {g["prompt"] for g in groups} & {g["prompt"] for g in train}, probe
-        assert not answers(groups) & answers(train), probe
-    extra, first = _load("paraphrase_train_extra.jsonl"), _load("paraphrase_train.jsonl")
-    assert not {g["prompt"] for g in extra} & {g["prompt"] for g in first} and not answers(extra) & answers(first)
+def _prompts(groups: list[dict]) -> set[str]:
+    return {g["prompt"] for g in groups}
+
+
+def _answers(groups: list[dict]) -> set[str]:
+    return {t for g in groups for t in g["paraphrases"] + g["different"]}
+
+
+@pytest.mark.parametrize(("first", "second"), [(a, b) for i, a in enumerate(PROBES) for b in PROBES[i + 1 :]])
+def test_probes_are_disjoint(first, second):
+    """Each probe checks the judge on new groups: no prompt or answer may be shared between two probes."""
+    a, b = _load(first), _load(second)
+    assert not _prompts(a) & _prompts(b) and not _answers(a) & _answers(b)
+
+
+@pytest.mark.parametrize("probe", PROBES)
+def test_adapter_training_groups_are_disjoint_from_every_probe(probe):
+    """benchmarks/train_judge_adapter.py trains on the paraphrase_train*.jsonl files; no probe may leak into them."""
+    train = [g for name in TRAIN for g in _load(name)]
+    groups = _load(probe)
+    assert not _prompts(groups) & _prompts(train) and not _answers(groups) & _answers(train)
+
+
+@pytest.mark.parametrize(("first", "second"), [(a, b) for i, a in enumerate(TRAIN) for b in TRAIN[i + 1 :]])
+def test_training_files_are_disjoint(first, second):
+    a, b = _load(first), _load(second)
+    assert not _prompts(a) & _prompts(b) and not _answers(a) & _answers(b)
+
+
+def test_every_data_file_is_checked():
+    assert {p.name for p in DATA.glob("*.jsonl")} == set(PROBES) | set(TRAIN)
