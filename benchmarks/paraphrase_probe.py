@@ -163,19 +163,18 @@ def cross_fitted_darling(groups: list[dict], strategy: str = "greedy") -> None:
     point flatters it: choose the threshold (the same rule as benchmarks/train_default_judge.py, replayed
     under ``strategy``) on the odd-numbered groups and score the even ones, and vice versa."""
     from diversity_metrics.judges.learned import LearnedJudge
+    from diversity_metrics.training.evaluation import roc_auc
     from diversity_metrics.training.operating_points import group_score_matrices, probe_point
 
     judge = LearnedJudge.load(device="cpu")
     texts = [g["paraphrases"] + g["different"] for g in groups]
     mats = group_score_matrices(judge, texts, prompts=[g["prompt"] for g in groups])
-    from diversity_metrics.training.evaluation import roc_auc
-
     scores, labels = [], []
-    for m in mats:  # 3 paraphrases first: their 3 pairs are label 1, the 7 pairs with a different answer label 0
-        for i in range(5):
-            for j in range(i + 1, 5):
-                scores.append(float(m[i, j]))
-                labels.append(float(j < 3))
+    for g, m in zip(groups, mats, strict=True):  # paraphrases first: a pair of two paraphrases is label 1
+        n = len(g["paraphrases"])
+        for i, j in zip(*np.triu_indices(len(m), k=1)):
+            scores.append(float(m[i, j]))
+            labels.append(float(j < n))
     print(f"learned judge (default point's score), pair ROC AUC: {roc_auc(np.asarray(scores), np.asarray(labels)):.3f}")
     grid = np.round(np.arange(0.02, 0.981, 0.01), 2)
     sweep = [(t, *probe_point(texts, mats, grid=[t], strategy=strategy)[1:]) for t in grid]

@@ -1,7 +1,8 @@
 """Regenerate the shipped learned judge (diversity_metrics/judges/default/) -- seeded, CPU, < 30 min.
 
 0. (v3) The encoder's LoRA adapter, trained first by ``benchmarks/train_judge_adapter.py`` on this project's
-   paraphrase groups (``benchmarks/data/paraphrase_train*.jsonl``, disjoint from every probe) and passed
+   paraphrase groups (v3: ``benchmarks/data/paraphrase_train.jsonl``; the v4 study: every
+   ``paraphrase_train*.jsonl``; all disjoint from every probe) and passed
    with ``--adapter``: the head below is fitted on the adapted encoder and the adapter is stored in the
    judge's weights (config format 4). The human pairs never train the adapter, so the held-out and
    out-of-fold figures stay clean.

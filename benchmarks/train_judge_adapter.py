@@ -1,4 +1,7 @@
-"""Train the shipped judge's LoRA adapter for all-MiniLM-L6-v2 on paraphrase groups (2-core CPU, ~25 min; no GPU).
+"""Train a LoRA adapter for the learned judge's all-MiniLM-L6-v2 on paraphrase groups (2-core CPU, ~20 min; no GPU).
+
+These defaults train the judge v4 study's adapter (docs/model-card.md); the shipped v3 adapter was trained by
+this script as of commit a07a969 (75 groups, 5 epochs, no schedule).
 
 The encoder is taught what the partition must decide: answers to one prompt that say the same thing
 in other words are pulled together, answers that reuse the wording but say something else are pushed
@@ -48,7 +51,9 @@ TARGETS = ["query", "key", "value", "attention.output.dense", "intermediate.dens
 
 
 def read_groups(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    from diversity_metrics.io import read_jsonl
+
+    return [record for _, record in read_jsonl(path)]
 
 
 def pairs_of(groups: list[dict]) -> tuple[list[str], list[str], list[float]]:
@@ -70,7 +75,7 @@ def group_pairs(path: Path) -> tuple[list[str], list[str], list[float]]:
     return pairs_of(read_groups(path))
 
 
-def length_batches(lengths: list[int], batch: int, rng: random.Random, pool: int = 32) -> list[list[int]]:
+def bucketed_batches(lengths: list[int], batch: int, rng: random.Random, pool: int = 32) -> list[list[int]]:
     """Shuffled mini-batches of pair indices with similar lengths (less padding): shuffle the pairs, sort each
     pool of ``pool`` batches by length, cut it into batches, shuffle the batches."""
     order = list(range(len(lengths)))
@@ -120,8 +125,10 @@ def main() -> None:
     val_a, val_b, val_y = pairs_of(groups[:n_val])
     train_a, train_b, train_y = pairs_of(groups[n_val:])
     sample = random.Random(args.seed).sample(range(len(train_y)), min(1000, len(train_y)))  # training AUC on <= 1,000 pairs
-    evals = {"train": tuple([seq[i] for i in sample] for seq in (train_a, train_b, train_y))} if args.eval else {}
-    evals |= {p.name: group_pairs(p) for p in PROBES} if args.eval else {}
+    evals = {}
+    if args.eval:
+        evals = {"train": tuple([seq[i] for i in sample] for seq in (train_a, train_b, train_y))}
+        evals |= {p.name: group_pairs(p) for p in PROBES}
 
     def encode(texts: list[str]) -> torch.Tensor:
         batch = tok(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
@@ -155,7 +162,7 @@ def main() -> None:
     t0 = time.perf_counter()
     for epoch in range(args.epochs):
         model.train()
-        for idx in length_batches(lengths, args.batch, rng):
+        for idx in bucketed_batches(lengths, args.batch, rng):
             cos = (encode([train_a[i] for i in idx]) * encode([train_b[i] for i in idx])).sum(-1)
             y = torch.tensor([train_y[i] for i in idx])
             loss = (y * (1 - cos) ** 2 + (1 - y) * torch.relu(cos - args.margin) ** 2).mean()
