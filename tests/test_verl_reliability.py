@@ -202,12 +202,13 @@ def test_a_judge_failure_stays_with_its_group(ray_session, tok_dir, tokenizer, r
 # The decoded prompt tokens of a chat-templated prompt (Qwen2.5's template, special tokens skipped) and the
 # dataset's chat that verl hands over as raw_prompt. The learned judge reads the prompt; with the template's words
 # ("system", "You are ...", "assistant") as the question it splits a paraphrase it merges under the user message.
-ASKED = "Give me a tip for saving money on groceries."
+ASKED = "Is zero considered an even number?"
 TEMPLATED = f"system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.\nuser\n{ASKED}\nassistant\n"
-TIPS = ["Make a shopping list before you go and stick to it.",  # benchmarks/data/paraphrase_probe.jsonl, group s04
-        "Write down what you need ahead of time, and don't buy anything that isn't on the list.",
-        "Plan your list at home, then only buy the items on it.",
-        "Make a habit of buying store brands instead of name brands."]
+TIPS = ["Yes, zero is even.",  # benchmarks/data/paraphrase_probe_b.jsonl, group qs33: three paraphrases, one other answer
+        "It is: 0 divides by 2 with no remainder.",
+        "Zero counts as even, because it's a multiple of two.",
+        "No, zero is neither even nor odd."]
+BY_USER, BY_TEMPLATE = [0, 1, 0, 2], [0, 1, 2, 3]  # the shipped judge (v4) under the question / the decoded template
 
 
 @pytest.mark.parametrize("rendezvous", ["local", "ray"])
@@ -221,7 +222,7 @@ def test_the_judge_reads_the_user_message_not_the_chat_template(ray_session, tok
     judge = LearnedJudge.load(device="cpu")
     by_user = dm.partition(TIPS, prompt=ASKED, judge=judge, strategy="transitive")
     by_template = dm.partition(TIPS, prompt=TEMPLATED, judge=judge, strategy="transitive")
-    assert by_user == [0, 0, 0, 1] and by_template == [0, 1, 1, 2]  # the two prompts really disagree here
+    assert by_user == BY_USER and by_template == BY_TEMPLATE  # the two prompts really disagree here
     quality = [1.0] * 4
     for raw, want in (([{"role": "user", "content": ASKED}], by_user), (None, by_template)):
         m = manager(tok_dir, tokenizer, f"reward.custom_reward_function.path={reward_fn}", rendezvous=rendezvous,
