@@ -15,6 +15,11 @@ any paraphrase probe, so every probe stays out of sample for the adapter -- ``te
   social life, language ...), with strongly reworded paraphrases (other units and number formats, the answer
   implied by an explanation, fragments next to full sentences).
 
+Not in the defaults (the v5 study, docs/model-card.md; pass it with ``--train``):
+``benchmarks/data/paraphrase_train_contrast.jsonl``, 405 groups (248 short, 157 long) written on 2026-12-06 with one
+minimal-edit negative per group (one number, unit, name, order or negation changed, the rest word for word); groups
+whose prompt or any answer is close to a probe's (token Jaccard >= 0.3 / >= 0.5) were dropped before training.
+
 Each group gives 10 pairs: the 3 paraphrase pairs (label 1) and the 7 pairs with a different-content answer
 (label 0). A seeded 10% of the groups is held out to pick the epoch (best validation AUC of the cosine).
 

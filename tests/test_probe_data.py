@@ -19,7 +19,7 @@ def _load(name: str) -> list[dict]:
     ("name", "n_short", "n_long"),
     [("paraphrase_probe.jsonl", 26, 18), ("paraphrase_probe_b.jsonl", 43, 16), ("paraphrase_train.jsonl", 55, 20),
      ("paraphrase_train_extra.jsonl", 28, 12), ("paraphrase_probe_c.jsonl", 45, 20),
-     ("paraphrase_train_topics.jsonl", 590, 328)]
+     ("paraphrase_train_topics.jsonl", 590, 328), ("paraphrase_train_contrast.jsonl", 248, 157)]
 )
 def test_probe_groups_are_well_formed(name, n_short, n_long):
     groups = _load(name)
@@ -32,7 +32,8 @@ def test_probe_groups_are_well_formed(name, n_short, n_long):
 
 
 PROBES = ("paraphrase_probe.jsonl", "paraphrase_probe_b.jsonl", "paraphrase_probe_c.jsonl")
-TRAIN = ("paraphrase_train.jsonl", "paraphrase_train_extra.jsonl", "paraphrase_train_topics.jsonl")
+TRAIN = ("paraphrase_train.jsonl", "paraphrase_train_extra.jsonl", "paraphrase_train_topics.jsonl",
+         "paraphrase_train_contrast.jsonl")
 
 
 def _prompts(groups: list[dict]) -> set[str]:
