@@ -1,7 +1,7 @@
 """Regenerate the shipped learned judge (diversity_metrics/judges/default/) -- seeded, CPU, < 30 min.
 
 0. (v3-v5) The encoder's LoRA adapter, trained first by ``benchmarks/train_judge_adapter.py`` on this project's
-   paraphrase groups (v5: every ``benchmarks/data/paraphrase_train*.jsonl``; v4: all but ``_contrast``; v3:
+   paraphrase groups (v5: ``train_judge_adapter.py``'s four default files; v4: all but ``_contrast``; v3:
    ``paraphrase_train.jsonl`` only; all disjoint from every probe) and passed
    with ``--adapter``: the head below is fitted on the adapted encoder and the adapter is stored in the
    judge's weights (config format 4). The human pairs never train the adapter, so the held-out and

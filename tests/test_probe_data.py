@@ -19,7 +19,8 @@ def _load(name: str) -> list[dict]:
     ("name", "n_short", "n_long"),
     [("paraphrase_probe.jsonl", 26, 18), ("paraphrase_probe_b.jsonl", 43, 16), ("paraphrase_train.jsonl", 55, 20),
      ("paraphrase_train_extra.jsonl", 28, 12), ("paraphrase_probe_c.jsonl", 45, 20),
-     ("paraphrase_train_topics.jsonl", 590, 328), ("paraphrase_train_contrast.jsonl", 248, 157)]
+     ("paraphrase_train_topics.jsonl", 590, 328), ("paraphrase_train_contrast.jsonl", 248, 157),
+     ("paraphrase_train_short.jsonl", 592, 0)]
 )
 def test_probe_groups_are_well_formed(name, n_short, n_long):
     groups = _load(name)
@@ -33,7 +34,7 @@ def test_probe_groups_are_well_formed(name, n_short, n_long):
 
 PROBES = ("paraphrase_probe.jsonl", "paraphrase_probe_b.jsonl", "paraphrase_probe_c.jsonl")
 TRAIN = ("paraphrase_train.jsonl", "paraphrase_train_extra.jsonl", "paraphrase_train_topics.jsonl",
-         "paraphrase_train_contrast.jsonl")
+         "paraphrase_train_contrast.jsonl", "paraphrase_train_short.jsonl")
 
 
 def _prompts(groups: list[dict]) -> set[str]:
@@ -67,3 +68,26 @@ def test_training_files_are_disjoint(first, second):
 
 def test_every_data_file_is_checked():
     assert {p.name for p in DATA.glob("*.jsonl")} == set(PROBES) | set(TRAIN)
+
+
+def _tokens(text: str) -> frozenset[str]:
+    import re
+
+    return frozenset(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+@pytest.mark.parametrize("name", ["paraphrase_train_short.jsonl"])
+def test_filtered_training_groups_are_not_near_any_probe(name):
+    """The short-answer groups were filtered by word overlap, not only by exact text: no prompt within Jaccard 0.3
+    of a probe's prompt, no answer within 0.5 of a probe's answer (over all lower-cased word tokens, stopwords
+    included, so even "What is X?" prompts that share only their frame were dropped)."""
+    probes = [g for p in PROBES for g in _load(p)]
+    probe_prompts = [_tokens(g["prompt"]) for g in probes]
+    probe_answers = [_tokens(t) for t in _answers(probes)]
+
+    def near(tokens: frozenset[str], others: list[frozenset[str]], limit: float) -> bool:
+        return any(len(tokens & o) >= limit * len(tokens | o) for o in others)
+
+    for g in _load(name):
+        assert not near(_tokens(g["prompt"]), probe_prompts, 0.3), g["id"]
+        assert not any(near(_tokens(t), probe_answers, 0.5) for t in g["paraphrases"] + g["different"]), g["id"]
