@@ -4,6 +4,7 @@ adapter's training groups share none with any probe (every probe stays out of sa
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -71,13 +72,10 @@ def test_every_data_file_is_checked():
 
 
 def _tokens(text: str) -> frozenset[str]:
-    import re
-
     return frozenset(re.findall(r"[a-z0-9]+", text.lower()))
 
 
-@pytest.mark.parametrize("name", ["paraphrase_train_short.jsonl"])
-def test_filtered_training_groups_are_not_near_any_probe(name):
+def test_short_training_groups_are_not_near_any_probe():
     """The short-answer groups were filtered by word overlap, not only by exact text: no prompt within Jaccard 0.3
     of a probe's prompt, no answer within 0.5 of a probe's answer (over all lower-cased word tokens, stopwords
     included, so even "What is X?" prompts that share only their frame were dropped)."""
@@ -88,6 +86,6 @@ def test_filtered_training_groups_are_not_near_any_probe(name):
     def near(tokens: frozenset[str], others: list[frozenset[str]], limit: float) -> bool:
         return any(len(tokens & o) >= limit * len(tokens | o) for o in others)
 
-    for g in _load(name):
+    for g in _load("paraphrase_train_short.jsonl"):
         assert not near(_tokens(g["prompt"]), probe_prompts, 0.3), g["id"]
         assert not any(near(_tokens(t), probe_answers, 0.5) for t in g["paraphrases"] + g["different"]), g["id"]
