@@ -21,7 +21,9 @@
 
    * ``noveltybench``: the threshold (grid 0.02-0.98, step 0.01) whose mean class counts on
      ../shared/data/noveltybench/generations/{gpt-4o,humans}.jsonl are closest (squared relative error)
-     to those of NoveltyBench's official partitions (2.89 and 6.58);
+     to those of NoveltyBench's official partitions (2.89 and 6.58), plus (v5.1, config format 5) one
+     ``mixed_length`` threshold for pairs of one response of at most 5 words and one longer, at which the judge
+     merges the share of those pairs the official pipeline merged (``mixed_length_point``);
    * ``darling`` (the package default): on benchmarks/data/paraphrase_probe.jsonl and paraphrase_probe_b.jsonl
      pooled (103 groups; v3 used the first probe only: ``--darling-probes benchmarks/data/paraphrase_probe.jsonl``), the threshold
      with the highest separation among those that keep paraphrase recall >= 0.80 (v2.1 used the highest
@@ -30,6 +32,9 @@
      checks the chosen points on groups that chose nothing.
 
    ``human`` is a pair rule (accuracy of ``score > threshold``), so one threshold serves every strategy.
+
+``benchmarks/refit_operating_points.py`` re-chooses the points of an existing judge folder with the same
+function (``choose_operating_points``) without refitting the head.
 
 Prints the metrics (ROC AUC and accuracy with 95% bootstrap intervals), the operating points with what
 each gives, and the time. Embeddings are cached (``--cache``) so a rerun skips the encoder.
@@ -73,14 +78,9 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from diversity_metrics.strategies import DEFAULT_STRATEGY, STRATEGIES
+    from diversity_metrics.strategies import DEFAULT_STRATEGY
     from diversity_metrics.training import train_judge
-    from diversity_metrics.training.operating_points import (
-        class_count_point,
-        group_score_matrices,
-        probe_point,
-        replay_partitions,
-    )
+    from diversity_metrics.training.operating_points import choose_operating_points, group_score_matrices, probe_point
     from diversity_metrics.training.train import embed_texts
 
     torch.manual_seed(args.seed)
@@ -119,39 +119,22 @@ def main() -> None:
     for rec in (0.80, 0.85):
         t_r, r_r, s_r = probe_point(probe_groups, probe_mats, min_recall=rec)
         print(f"  max separation at recall >= {rec:.2f} -> {t_r:.2f} ({r_r:.3f} / {s_r:.3f})")
-    systems_ref = [(gen_groups[s], mats[s], OFFICIAL[s]) for s in OFFICIAL]
     human = cfg["operating_points"]["human"]
-    points: dict = {
-        "darling": {st: probe_point(probe_groups, probe_mats, min_recall=MIN_RECALL, strategy=st)[0] for st in STRATEGIES},
-        "human": human,
-        "noveltybench": {st: class_count_point(systems_ref, strategy=st)[0] for st in STRATEGIES},
-    }
+    points, rules, summary = choose_operating_points(
+        {s: (gen_groups[s], mats[s], [r["partition"] for r in systems[s]]) for s in OFFICIAL},
+        probe_groups, probe_mats, human, min_recall=MIN_RECALL,
+        probe_names=["benchmarks/data/" + path.name for path in args.darling_probes],
+    )
     t_darling = points["darling"][DEFAULT_STRATEGY]
-    cfg["format_version"] = max(cfg["format_version"], 3)  # 4 with an encoder adapter
+    cfg["format_version"] = 5  # per-strategy points (3), the encoder adapter (4), the mixed_length threshold (5)
     cfg["operating_points"] = points
     cfg["default_operating_point"] = "darling"
     cfg["threshold"] = t_darling
     cfg["operating_point_rules"] = {
         "human": cfg["operating_point_rules"]["human"] + " (800 training pairs, 5 prompt-grouped folds); "
         "one threshold for every strategy",
-        "noveltybench": "grid 0.02-0.98 step 0.01, under each strategy: mean class counts (normalized short rule) "
-        "closest to the official partitions of shared generations/gpt-4o.jsonl (2.89) and humans.jsonl (6.58)",
-        "darling": f"grid 0.02-0.98 step 0.01, under each strategy: highest separation among thresholds that keep "
-        f"paraphrase recall >= {MIN_RECALL:.2f} on the {len(probe)} pooled groups of "
-        f"{' + '.join('benchmarks/data/' + path.name for path in args.darling_probes)} (normalized short rule)",
+        **rules,
     }
-    summary: dict = {}
-    for name, value in points.items():
-        summary[name] = {}
-        for st in STRATEGIES:
-            t = value[st] if isinstance(value, dict) else value
-            row = {"threshold": round(t, 4)}
-            for s in OFFICIAL:
-                parts = replay_partitions(gen_groups[s], mats[s], t, strategy=st)
-                row[f"classes_{s}"] = round(float(np.mean([max(p) + 1 for p in parts])), 3)
-            _, r, sep = probe_point(probe_groups, probe_mats, grid=[t], strategy=st)
-            row["probe_recall"], row["probe_separation"] = round(r, 3), round(sep, 3)
-            summary[name][st] = row
     cfg["operating_point_figures"] = summary
     cfg["train_seconds"] = {**cfg["train_seconds"], "operating_points": round(time.perf_counter() - t0 - t_train, 1)}
     judge.config = cfg

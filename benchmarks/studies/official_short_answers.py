@@ -11,7 +11,10 @@ for every (response, class representative) comparison. It prints
    the shipped judge's scores and the most confident of them, i.e. what one would have to merge to
    reproduce the official count;
 3. each file's mean class count replayed at low thresholds and at the ``noveltybench`` point (0.22), with
-   each short rule.
+   each short rule;
+4. (2026-12-07, judge v5.1) the official merge rate of mixed-length comparisons (one answer <= 5 words, the
+   other longer) by the shorter answer's length, and the share the shipped judge merges at the ``noveltybench``
+   point with and without its ``mixed_length`` threshold (the reason for that threshold).
 
     python benchmarks/studies/official_short_answers.py
 """
@@ -26,26 +29,15 @@ import numpy as np
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "noveltybench" / "generations"
 
 
-def official_decisions(generations: list[str], partition: list[int]) -> list[tuple[int, int, bool]]:
-    """(i, representative, merged?) for every comparison representative-greedy made to build ``partition``."""
-    reps: dict[int, int] = {}
-    order: list[int] = []
-    out = []
-    for i, c in enumerate(partition):
-        for c2 in order:
-            out.append((i, reps[c2], c2 == c))
-            if c2 == c:
-                break
-        if c not in reps:
-            reps[c] = i
-            order.append(c)
-    return out
-
-
 def main() -> None:
     from diversity_metrics.judges.learned import LearnedJudge
-    from diversity_metrics.judges.short_rule import short_rule_decision
-    from diversity_metrics.training.operating_points import group_score_matrices, memoised, replay_partitions
+    from diversity_metrics.judges.short_rule import mixed_length, short_rule_decision
+    from diversity_metrics.training.operating_points import (
+        greedy_decisions,
+        group_score_matrices,
+        memoised,
+        replay_partitions,
+    )
 
     judge = memoised(LearnedJudge.load(device="cpu"))
     for system in ("humans", "gpt-4o"):
@@ -57,7 +49,7 @@ def main() -> None:
         mats = group_score_matrices(judge, groups, prompts=[r["prompt"] for r in rows])
         for r, m in zip(rows, mats, strict=True):
             g = r["generations"]
-            for i, rep, merged in official_decisions(g, r["partition"]):
+            for i, rep, merged in greedy_decisions(g, r["partition"]):
                 rule = short_rule_decision(g[i], g[rep], "noveltybench")
                 if rule is None:
                     if merged:
@@ -81,6 +73,20 @@ def main() -> None:
                 counts.append(f"{t}: {np.mean([max(p) + 1 for p in parts]):.2f}")
             official = np.mean([max(r["partition"]) + 1 for r in rows])
             print(f"  mean classes (official {official:.2f}), short rule {rule}, by threshold: {', '.join(counts)}")
+        point = judge.config["operating_points"]["noveltybench"]
+        mixed = [(len(min(g[i], g[rep], key=lambda t: len(t.split())).split()), merged, float(m[i, rep]))
+                 for r, m in zip(rows, mats, strict=True) for g in [r["generations"]]
+                 for i, rep, merged in greedy_decisions(g, r["partition"]) if g[i] != g[rep] and mixed_length(g[i], g[rep])]
+        for lo, hi in ((0, 3), (3, 6)):
+            sel = [(mg, sc) for w, mg, sc in mixed if lo <= w < hi]
+            if sel:
+                print(f"  mixed-length comparisons, shorter answer {lo}-{hi - 1} words: n={len(sel)}, official merged "
+                      f"{np.mean([mg for mg, _ in sel]):.2f}, judge > {point['greedy']} {np.mean([sc > point['greedy'] for _, sc in sel]):.2f}, "
+                      f"judge > mixed_length {point['mixed_length']} {np.mean([sc > point['mixed_length'] for _, sc in sel]):.2f}")
+        for t_m in (None, point["mixed_length"]):
+            parts = replay_partitions(groups, mats, point["greedy"], mixed_threshold=t_m)
+            print(f"  noveltybench point (greedy {point['greedy']}, mixed_length {t_m}): "
+                  f"{np.mean([max(p) + 1 for p in parts]):.2f} classes")
     print("2-core x86_64 CPU, no GPU")
 
 

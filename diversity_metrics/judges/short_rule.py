@@ -36,7 +36,14 @@ import numpy as np
 
 from diversity_metrics.judges.base import Judge, Pair
 
-__all__ = ["SHORT_RULES", "SHORT_RESPONSE_WORDS", "ShortRuleJudge", "short_rule_decision", "normalized_words"]
+__all__ = [
+    "SHORT_RULES",
+    "SHORT_RESPONSE_WORDS",
+    "ShortRuleJudge",
+    "mixed_length",
+    "normalized_words",
+    "short_rule_decision",
+]
 
 SHORT_RESPONSE_WORDS = 5
 SHORT_RULES: tuple[str, ...] = ("normalized", "noveltybench", "off")
@@ -94,6 +101,20 @@ def short_rule_decision(a: str, b: str, rule: str = "normalized") -> bool | None
     if longest > SHORT_RESPONSE_WORDS:
         return None
     return 2 * len(set(words_a) & set(words_b)) >= longest
+
+
+def mixed_length(a: str, b: str) -> bool:
+    """True when one text has at most 5 whitespace words and the other more (the rule leaves the pair to a judge).
+
+    NoveltyBench's classifier decides these pairs; the learned judge's ``noveltybench`` operating point gives
+    them their own threshold (see :func:`diversity_metrics.training.operating_points.mixed_length_point`).
+
+    Example:
+        >>> mixed_length("Handbag", "seeds to plant in the garden"), mixed_length("Red", "Deep blue")
+        (True, False)
+    """
+    na, nb = len(a.split()), len(b.split())
+    return min(na, nb) <= SHORT_RESPONSE_WORDS < max(na, nb)
 
 
 class ShortRuleJudge(Judge):

@@ -9,6 +9,10 @@ strategy (``greedy`` by default) turns the decisions into classes.
 * :func:`class_count_point` -- the ``noveltybench`` point: the threshold whose mean class counts are
   closest to reference ones (NoveltyBench's official partitions of the shared generation files),
   minimising ``sum_s ((mean_s(t) - ref_s) / ref_s)^2`` over a grid.
+* :func:`mixed_length_point` -- the ``noveltybench`` point's threshold for mixed-length pairs (one response
+  of at most 5 words, one longer: the pairs NoveltyBench's short rule leaves to its classifier): the score
+  quantile at which the judge merges the same share of those pairs as the official partitions did, over the
+  comparisons NoveltyBench's representative-greedy pipeline made (:func:`greedy_decisions`).
 * :func:`probe_point` -- the ``darling`` point: on groups of paraphrases plus different-content answers,
   the threshold with the highest balanced accuracy ``(paraphrase recall + separation) / 2``.
 
@@ -25,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from diversity_metrics.judges.learned import LearnedJudge, point_thresholds
-from diversity_metrics.judges.short_rule import short_rule_decision
+from diversity_metrics.judges.learned import LearnedJudge, point_mixed_threshold, point_thresholds, rescale_to_threshold
+from diversity_metrics.judges.short_rule import mixed_length, short_rule_decision
 from diversity_metrics.strategies import run_strategy
 
 
@@ -67,10 +71,20 @@ def memoised(
     if point is not None:
         out.threshold, by_strategy = point_thresholds(judge.config["operating_points"][point])
         out.strategy_thresholds = by_strategy  # after the threshold: setting it by hand clears them
+        out.mixed_length_threshold = point_mixed_threshold(judge.config["operating_points"][point])
         out.operating_point = point
     return out
 
-__all__ = ["class_count_point", "group_score_matrices", "memoised", "probe_point", "replay_partitions"]
+__all__ = [
+    "class_count_point",
+    "greedy_decisions",
+    "group_score_matrices",
+    "memoised",
+    "mixed_length_point",
+    "choose_operating_points",
+    "probe_point",
+    "replay_partitions",
+]
 
 
 def group_score_matrices(
@@ -115,8 +129,13 @@ def replay_partitions(
     *,
     strategy: str = "greedy",
     short_rule: str = "normalized",
+    mixed_threshold: float | None = None,
 ) -> list[list[int]]:
-    """Partitions the engine would return for ``groups`` at ``threshold``, from precomputed score matrices."""
+    """Partitions the engine would return for ``groups`` at ``threshold``, from precomputed score matrices.
+
+    ``mixed_threshold`` replays a point with a ``mixed_length`` threshold: pairs of one response of at most 5
+    words and one longer are then equivalent iff their score exceeds it (their score rescaled as the judge does).
+    """
     from diversity_metrics.metrics.partition_metrics import canonical_labels
 
     out = []
@@ -130,8 +149,11 @@ def replay_partitions(
             for k, (i, j) in enumerate(pairs):
                 a, b = reps[i], reps[j]
                 rule = None if short_rule == "off" else short_rule_decision(g[a], g[b], short_rule)
-                scores[k] = m[a, b] if rule is None else float(rule)
-                equal[k] = (m[a, b] > threshold) if rule is None else rule
+                s = m[a, b]
+                if rule is None and mixed_threshold is not None and mixed_length(g[a], g[b]):
+                    s = float(rescale_to_threshold(np.array([s]), mixed_threshold, threshold)[0])
+                scores[k] = s if rule is None else float(rule)
+                equal[k] = (s > threshold) if rule is None else rule
             return scores, equal
 
         labels = run_strategy(strategy, len(reps), oracle, threshold) if len(reps) > 1 else [0] * len(reps)
@@ -194,3 +216,113 @@ def probe_point(
             return t, recall, separation
     _, t, recall, separation = max(rows)
     return t, recall, separation
+
+
+def greedy_decisions(texts: Sequence[str], partition: Sequence[int]) -> list[tuple[int, int, bool]]:
+    """``(i, representative, merged?)`` for every comparison NoveltyBench's representative-greedy pipeline made.
+
+    NoveltyBench's ``partition_responses`` compares each response with the first member (representative) of
+    every class so far, in order, and stops at the first match; replaying that on a stored partition recovers
+    each decision its classifier (or short rule) made.
+
+    Example:
+        >>> greedy_decisions(["a", "b", "c"], [0, 1, 0])
+        [(1, 0, False), (2, 0, True)]
+    """
+    if len(texts) != len(partition):
+        raise ValueError(f"texts and partition have mismatched lengths: {len(texts)} != {len(partition)}")
+    reps: dict[int, int] = {}
+    order: list[int] = []
+    out = []
+    for i, c in enumerate(partition):
+        for c2 in order:
+            out.append((i, reps[c2], c2 == c))
+            if c2 == c:
+                break
+        if c not in reps:
+            reps[c] = i
+            order.append(c)
+    return out
+
+
+def mixed_length_point(
+    systems: Sequence[tuple[Sequence[Sequence[str]], Sequence[np.ndarray], Sequence[Sequence[int]]]],
+) -> tuple[float, float, int]:
+    """``(threshold, official merge rate, n)`` for mixed-length pairs from ``(groups, matrices, official partitions)``.
+
+    Over the comparisons the official representative-greedy partitions made (:func:`greedy_decisions`) between
+    two different texts of which one has at most 5 words and the other more (:func:`~diversity_metrics.judges.
+    short_rule.mixed_length`), ``rate`` is the share the official pipeline merged and the threshold the
+    ``1 - rate`` quantile of the judge's scores of the same comparisons, so the judge merges the same share.
+    Rounded to 4 decimals, at least 0.0001.
+    """
+    scores: list[float] = []
+    merged: list[bool] = []
+    for groups, matrices, partitions in systems:
+        for g, m, part in zip(groups, matrices, partitions, strict=True):
+            for i, rep, same in greedy_decisions(g, part):
+                if g[i] != g[rep] and mixed_length(g[i], g[rep]):
+                    scores.append(float(m[i, rep]))
+                    merged.append(bool(same))
+    if not scores:
+        raise ValueError("no mixed-length comparisons (one response <= 5 words, the other longer) in these partitions")
+    rate = float(np.mean(merged))
+    threshold = min(max(round(float(np.quantile(scores, 1.0 - rate)), 4), 1e-4), 0.9999)
+    return threshold, rate, len(scores)
+
+
+def choose_operating_points(
+    systems: dict[str, tuple[Sequence[Sequence[str]], Sequence[np.ndarray], Sequence[Sequence[int]]]],
+    probe_groups: Sequence[Sequence[str]],
+    probe_matrices: Sequence[np.ndarray],
+    human: float,
+    *,
+    min_recall: float = 0.80,
+    probe_names: Sequence[str] = (),
+) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
+    """The shipped judge's three named points, their rules (text) and figures, from precomputed score matrices.
+
+    ``systems``: name -> (groups, score matrices, official partitions) of NoveltyBench's shared generation
+    files; ``probe_groups`` (3 paraphrases first) with their matrices; ``human``: the accuracy-optimal
+    threshold the head's training chose. Under each strategy, ``darling`` = :func:`probe_point` with
+    ``min_recall``; ``noveltybench`` = :func:`class_count_point` against the official mean class counts plus,
+    for every strategy, the :func:`mixed_length_point` threshold.
+    """
+    from diversity_metrics.strategies import STRATEGIES
+
+    official = {name: float(np.mean([max(p) + 1 for p in parts])) for name, (_, _, parts) in systems.items()}
+    refs = [(groups, mats, official[name]) for name, (groups, mats, _) in systems.items()]
+    mixed, rate, n_mixed = mixed_length_point(list(systems.values()))
+    noveltybench: dict[str, float] = {st: class_count_point(refs, strategy=st)[0] for st in STRATEGIES}
+    noveltybench["mixed_length"] = mixed
+    points: dict[str, Any] = {
+        "darling": {st: probe_point(probe_groups, probe_matrices, min_recall=min_recall, strategy=st)[0] for st in STRATEGIES},
+        "human": human,
+        "noveltybench": noveltybench,
+    }
+    files = " and ".join(f"{name}.jsonl ({official[name]:.2f})" for name in systems)
+    rules = {
+        "noveltybench": f"grid 0.02-0.98 step 0.01, under each strategy: mean class counts (normalized short rule) "
+        f"closest to the official partitions of shared generations/{files}; mixed_length: the judge's score quantile "
+        f"that merges the official share ({rate:.3f}) of the {n_mixed} official greedy comparisons between a "
+        "response of at most 5 words and a longer one",
+        "darling": f"grid 0.02-0.98 step 0.01, under each strategy: highest separation among thresholds that keep "
+        f"paraphrase recall >= {min_recall:.2f} on the {len(probe_groups)} pooled groups of "
+        f"{' + '.join(probe_names) or 'the probe'} (normalized short rule)",
+    }
+    figures: dict[str, Any] = {}
+    for name, value in points.items():
+        figures[name] = {}
+        point_mixed = point_mixed_threshold(value)
+        for st in STRATEGIES:
+            t = value[st] if isinstance(value, dict) else value
+            row: dict[str, float] = {"threshold": round(float(t), 4)}
+            if point_mixed is not None:
+                row["mixed_length"] = point_mixed
+            for sname, (groups, mats, _) in systems.items():
+                parts = replay_partitions(groups, mats, t, strategy=st, mixed_threshold=point_mixed)
+                row[f"classes_{sname}"] = round(float(np.mean([max(p) + 1 for p in parts])), 3)
+            _, r, sep = probe_point(probe_groups, probe_matrices, grid=[t], strategy=st, mixed_threshold=point_mixed)
+            row["probe_recall"], row["probe_separation"] = round(r, 3), round(sep, 3)
+            figures[name][st] = row
+    return points, rules, figures
