@@ -775,3 +775,41 @@ def test_mixed_length_point_matches_the_official_merge_rate():
     assert threshold == pytest.approx(0.0133, abs=1e-4)  # the 2/3 quantile: one of the three scores lies above
     with pytest.raises(ValueError, match="no mixed-length comparisons"):
         mixed_length_point([([["Red", "Blue"]], [np.eye(2)], [[0, 1]])])
+
+
+def test_choose_operating_points_gives_every_point_its_rule_and_figures():
+    """The one function train_default_judge.py and refit_operating_points.py share, on built score matrices."""
+    from diversity_metrics.training.operating_points import choose_operating_points, replay_partitions
+
+    rng = np.random.default_rng(0)
+    long_a = "a long answer about gardens with many words in it"
+    groups = [["Handbag", long_a, "another long answer about pets and their many habits", "Perfume"],
+              ["Blue", "Blue.", "my favourite colour is the colour of the summer sky", "Red"]]
+    mats = []
+    for g in groups:
+        m = rng.uniform(0.0, 0.3, (len(g), len(g)))
+        m = (m + m.T) / 2
+        np.fill_diagonal(m, 1.0)
+        mats.append(m)
+    official = [[0, 0, 1, 2], [0, 0, 1, 2]]
+    probe = [["p one two three four five six", "p one two three four five seven", "p one two three four five eight",
+              "q totally different words here now ok"]]
+    pm = np.full((4, 4), 0.9)
+    pm[3, :] = pm[:, 3] = 0.05
+    np.fill_diagonal(pm, 1.0)
+    points, rules, figures = choose_operating_points(
+        {"s1": (groups, mats, official), "s2": (groups, mats, official)}, probe, [pm], 0.5, probe_names=["probe.jsonl"]
+    )
+    assert set(points) == {"darling", "human", "noveltybench"} and points["human"] == 0.5
+    assert set(points["darling"]) == set(STRATEGIES) and set(points["noveltybench"]) == set(STRATEGIES) | {"mixed_length"}
+    assert 0.0 < points["noveltybench"]["mixed_length"] < 1.0
+    assert "probe.jsonl" in rules["darling"] and "mixed_length" in rules["noveltybench"]
+    for name in points:
+        for strategy in STRATEGIES:
+            row = figures[name][strategy]
+            assert {"threshold", "classes_s1", "classes_s2", "probe_recall", "probe_separation"} <= set(row)
+    # the figures are the replayed partitions at each point (with the mixed-length threshold for noveltybench)
+    nb = points["noveltybench"]
+    parts = replay_partitions(groups, mats, nb["greedy"], mixed_threshold=nb["mixed_length"])
+    assert figures["noveltybench"]["greedy"]["classes_s1"] == pytest.approx(np.mean([max(p) + 1 for p in parts]), abs=1e-3)
+    assert figures["darling"]["greedy"]["probe_recall"] == 1.0 and figures["darling"]["greedy"]["probe_separation"] == 1.0

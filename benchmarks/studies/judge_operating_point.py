@@ -63,19 +63,15 @@ def recovered_decisions(system: str | list[dict]) -> list[tuple[str, str, int]]:
     ``system`` names a generations file or gives its rows.
     """
     from diversity_metrics.partitioning import short_response_equivalent
+    from diversity_metrics.training.operating_points import greedy_decisions
 
     out = []
     for row in load(system) if isinstance(system, str) else system:
-        gens, part = row["generations"], row["partition"]
-        reps: dict[int, int] = {}
-        for j, (g, c) in enumerate(zip(gens, part, strict=True)):
-            for k in sorted(reps):
-                if k > c:
-                    break
-                a = gens[reps[k]]
-                if a != g and short_response_equivalent(a, g) is None:
-                    out.append((a, g, int(k == c)))
-            reps.setdefault(c, j)
+        gens = row["generations"]
+        for i, rep, same in greedy_decisions(gens, row["partition"]):
+            a, g = gens[rep], gens[i]
+            if a != g and short_response_equivalent(a, g) is None:
+                out.append((a, g, int(same)))
     return out
 
 
