@@ -685,17 +685,14 @@ class LearnedJudge(EmbeddingJudge):
             chosen = config["default_operating_point"]
         else:  # a format-1 folder: its one calibrated threshold
             chosen, value = "config", float(config["threshold"])
-        by_strategy: dict[str, float] | None = None
-        mixed: float | None = None
-        if chosen in points:
-            value, by_strategy = point_thresholds(points[chosen])
-            mixed = point_mixed_threshold(points[chosen])
-        super().__init__(value)
+        super().__init__(point_thresholds(points[chosen])[0] if chosen in points else value)
         self.operating_point = chosen
         #: the point's threshold for each partition strategy (``None``: one threshold for all); see for_strategy
-        self.strategy_thresholds = by_strategy
+        self.strategy_thresholds: dict[str, float] | None = None
         #: the point's threshold for mixed-length pairs (one response <= 5 words, the other longer), or ``None``
-        self.mixed_length_threshold = mixed
+        self.mixed_length_threshold: float | None = None
+        if chosen in points:
+            self.set_point(chosen, points[chosen])
         self._root: LearnedJudge | None = None  # the judge whose encoder a for_strategy copy shares
         self._variants: dict[str, LearnedJudge] = {}
         feature_set = config["feature_set"]
@@ -749,6 +746,13 @@ class LearnedJudge(EmbeddingJudge):
         self._threshold = float(value)
         self.strategy_thresholds = None  # a threshold set by hand holds under every strategy and every pair
         self.mixed_length_threshold = None
+
+    def set_point(self, name: str, value: float | dict[str, float]) -> None:
+        """Use the named operating point ``name`` with its config ``value`` (thresholds per strategy, mixed-length)."""
+        self.threshold, by_strategy = point_thresholds(value)  # the setter clears the point's other thresholds
+        self.strategy_thresholds = by_strategy
+        self.mixed_length_threshold = point_mixed_threshold(value)
+        self.operating_point = name
 
     def for_strategy(self, strategy: str) -> LearnedJudge:
         """This judge at its operating point's threshold for ``strategy`` (the engine calls it; shares the encoder).

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from diversity_metrics.judges.learned import LearnedJudge, point_mixed_threshold, point_thresholds, rescale_to_threshold
+from diversity_metrics.judges.learned import LearnedJudge, point_mixed_threshold, rescale_to_threshold
 from diversity_metrics.judges.short_rule import mixed_length, short_rule_decision
 from diversity_metrics.strategies import run_strategy
 
@@ -69,10 +69,7 @@ def memoised(
         out.threshold = float(threshold)
         out.operating_point = "custom"
     if point is not None:
-        out.threshold, by_strategy = point_thresholds(judge.config["operating_points"][point])
-        out.strategy_thresholds = by_strategy  # after the threshold: setting it by hand clears them
-        out.mixed_length_threshold = point_mixed_threshold(judge.config["operating_points"][point])
-        out.operating_point = point
+        out.set_point(point, judge.config["operating_points"][point])
     return out
 
 __all__ = [
