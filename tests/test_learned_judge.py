@@ -494,6 +494,11 @@ _DROP = object()
         ({"operating_points": {"darling": {"greedy": 0.2, "clique": 0.1, "transitive": 0.2, "average": 0.2,
                                            "mixed_length": "low"}}}, TypeError,
          r"operating_points\['darling'\]\['mixed_length'\] must be a number in \[0, 1\], got str"),
+        ({"short_head": {"gate_words": [40, 150]}}, ValueError, r"a short_head needs format_version 6 \(got 5\)"),
+        ({"format_version": 6, "short_head": {"gate_words": [150, 40]}}, ValueError,
+         r"short_head.gate_words must satisfy 1 <= lo < hi"),
+        ({"format_version": 6, "short_head": {"gate_words": "40-150"}}, TypeError, "short_head.gate_words must be two numbers"),
+        ({"format_version": 6, "short_head": ["gate"]}, TypeError, "short_head.gate_words must be two numbers"),
         ({"operating_points": {"loose": 0.2}}, ValueError, "operating point 'loose' is not one of"),
         ({"operating_points": []}, TypeError, "operating_points must be a non-empty object"),
         ({"default_operating_point": "human2"}, ValueError, "default_operating_point must be one of"),
@@ -813,3 +818,64 @@ def test_choose_operating_points_gives_every_point_its_rule_and_figures():
     parts = replay_partitions(groups, mats, nb["greedy"], mixed_threshold=nb["mixed_length"])
     assert figures["noveltybench"]["greedy"]["classes_s1"] == pytest.approx(np.mean([max(p) + 1 for p in parts]), abs=1e-3)
     assert figures["darling"]["greedy"]["probe_recall"] == 1.0 and figures["darling"]["greedy"]["probe_separation"] == 1.0
+
+
+# ---------------------------------------------------------------- the short-answer head (config format 6; not shipped)
+@given(st.lists(st.floats(0, 5000), min_size=2, max_size=20), st.floats(1, 100), st.floats(1.01, 50))
+@settings(max_examples=60, deadline=None)
+def test_length_gate_is_one_for_short_zero_for_long_and_nonincreasing(words, lo, ratio):
+    from diversity_metrics.judges.learned import length_gate
+
+    w = np.sort(np.asarray(words))
+    g = length_gate(np.log1p(w), (lo, lo * ratio))
+    assert np.all((g >= 0) & (g <= 1)) and np.all(np.diff(g) <= 1e-12)
+    assert np.all(g[w <= lo] == 1.0) and np.all(g[w >= lo * ratio] == 0.0)
+
+
+def _with_short_head(tmp_path, shipped, shift):
+    """The shipped folder plus a short head = the shipped head with its intercept raised by ``shift``."""
+    from safetensors.numpy import save_file
+
+    folder = _folder_with(tmp_path, shipped, format_version=6, short_head={"gate_words": [40, 150]})
+    w = shipped.weights()
+    w.update({"short_coef": w["coef"], "short_mean": w["mean"], "short_scale": w["scale"],
+              "short_intercept": w["intercept"] + shift})
+    save_file(w, str(folder / "model.safetensors"))
+    return folder
+
+
+def test_short_head_scores_short_pairs_and_leaves_long_pairs_to_the_main_head(tmp_path, shipped):
+    """Pairs whose shorter answer has >= 150 words get exactly the main head's score, pairs of answers of at most
+    40 words exactly the short head's, between the logit is blended; scores stay exactly symmetric; save/load keeps it."""
+    judge = LearnedJudge.load(_with_short_head(tmp_path, shipped, 3.0), device="cpu")
+    assert judge.gate_words == (40.0, 150.0)
+    long_a = " ".join(f"Paris is the capital of France and sentence {i} says so again." for i in range(20))
+    long_b = " ".join(f"France has Paris as its capital city, as line {i} repeats." for i in range(20))
+    mid_a, mid_b = " ".join(long_a.split()[:80]), " ".join(long_b.split()[:80])
+    pairs = [(long_a, long_b), ("Paris is the capital of France.", "It's Paris."), (mid_a, mid_b)]
+    s = judge.score_pairs(pairs)
+    assert np.array_equal(s, judge.score_pairs([(b, a) for a, b in pairs]))
+    base = shipped.score_pairs(pairs)
+    logit = np.log(base / (1 - base))
+    assert s[0] == pytest.approx(base[0], abs=1e-12)
+    assert s[1] == pytest.approx(1 / (1 + np.exp(-(logit[1] + 3.0))), abs=1e-9)
+    g = (np.log1p(150) - np.log1p(80)) / (np.log1p(150) - np.log1p(40))
+    assert s[2] == pytest.approx(1 / (1 + np.exp(-(logit[2] + 3.0 * g))), abs=1e-9)
+    judge.save(tmp_path / "again")
+    assert np.array_equal(LearnedJudge.load(tmp_path / "again", device="cpu").score_pairs(pairs), s)
+
+
+def test_short_head_arrays_and_config_must_come_together(tmp_path, shipped):
+    from safetensors.numpy import save_file
+
+    folder = _with_short_head(tmp_path, shipped, 1.0)
+    full = LearnedJudge.load(folder).weights()
+    save_file({k: v for k, v in full.items() if k != "short_scale"}, str(folder / "model.safetensors"))
+    with pytest.raises(ValueError, match=r"declares a short_head but the judge weights lack \['short_scale'\]"):
+        LearnedJudge.load(folder)
+    save_file(dict(full, short_coef=full["short_coef"][:-1]), str(folder / "model.safetensors"))
+    with pytest.raises(ValueError, match="short head weights must match the head's shape"):
+        LearnedJudge.load(folder)
+    save_file(full, str(shipped.save(tmp_path / "plain") / "model.safetensors"))
+    with pytest.raises(ValueError, match="hold short head arrays but config.json declares no short_head"):
+        LearnedJudge.load(tmp_path / "plain")

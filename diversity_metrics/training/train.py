@@ -33,6 +33,7 @@ import os
 import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,10 @@ import numpy as np
 
 from diversity_metrics.judges.adapter import ADAPTER_PREFIX, check_adapter, check_adapter_spec
 from diversity_metrics.judges.learned import (
+    GATE_FEATURE,
+    check_gate_words,
+    head_logit,
+    length_gate,
     prompt_sketch_masks,
     DEFAULT_ENCODER,
     FORMAT_VERSION,
@@ -59,6 +64,7 @@ from diversity_metrics.training.data import (
     file_sha256,
     grouped_folds,
     grouped_split,
+    load_group_pairs,
     load_pairs,
 )
 from diversity_metrics.training.evaluation import (
@@ -67,7 +73,16 @@ from diversity_metrics.training.evaluation import (
     roc_auc,
 )
 
-__all__ = ["DEFAULT_FEATURE_SET", "MONOTONE_FEATURES", "embed_texts", "fit_head", "monotone_mask", "train_judge"]
+__all__ = [
+    "DEFAULT_FEATURE_SET",
+    "MONOTONE_FEATURES",
+    "ShortHeadData",
+    "embed_texts",
+    "fit_head",
+    "fit_heads",
+    "monotone_mask",
+    "train_judge",
+]
 
 DEFAULT_FEATURE_SET = "cos+lex+struct+tok+ctr+ptok"
 DEFAULT_SKETCH_TOKENS = 64
@@ -76,6 +91,7 @@ DEFAULT_MAX_CHUNKS = 32
 DEFAULT_MAX_TOKENS = 1008
 MIN_CV_AUC = 0.6
 DEFAULT_C_GRID = (0.03, 0.1, 0.3, 1.0)
+DEFAULT_GATE_WORDS = (40.0, 150.0)
 
 
 def _encoder_id(encoder: str | os.PathLike[str]) -> str:
@@ -186,18 +202,64 @@ def fit_head(
     }
 
 
-def _predict(w: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
-    z = ((x - w["mean"]) / w["scale"]) @ w["coef"] + w["intercept"][0]
+@dataclass(frozen=True)
+class ShortHeadData:
+    """What a short head (config format 6) is fitted on besides the human pairs: group pairs' features ``x`` and
+    labels ``y`` at total weight ``weight`` x the human pairs', the gate column and ``gate_words``."""
+
+    x: np.ndarray
+    y: np.ndarray
+    weight: float
+    gate_column: int
+    gate_words: tuple[float, float]
+
+
+def fit_heads(
+    x: np.ndarray,
+    y: np.ndarray,
+    c: float,
+    seed: int,
+    nonnegative: np.ndarray | None = None,
+    short: ShortHeadData | None = None,
+) -> dict[str, np.ndarray]:
+    """:func:`fit_head` on ``(x, y)``; with ``short``, also the short head (arrays prefixed ``short_``).
+
+    The short head is fitted on the human pairs weighted by :func:`~diversity_metrics.judges.learned.length_gate`
+    (long pairs drop out) plus ``short``'s pairs with total weight ``short.weight * len(y)``, same ``C`` and
+    monotone mask; :func:`_predict` blends the two logits by the gate.
+    """
+    w = fit_head(x, y, c, seed, nonnegative)
+    if short is None:
+        return w
+    g = length_gate(x[:, short.gate_column], short.gate_words)
+    v = np.concatenate([g, np.full(len(short.y), short.weight * len(y) / len(short.y))])
+    keep = v > 0
+    ws = fit_head(np.vstack([x, short.x])[keep], np.concatenate([y, short.y])[keep], c, seed, nonnegative, v[keep])
+    return {**w, **{"short_" + k: ws[k] for k in ("coef", "intercept", "mean", "scale")}}
+
+
+def _predict(w: dict[str, np.ndarray], x: np.ndarray, short: ShortHeadData | None = None) -> np.ndarray:
+    z = head_logit(x, w["coef"], w["mean"], w["scale"], w["intercept"][0])
+    if short is not None:
+        g = length_gate(x[:, short.gate_column], short.gate_words)
+        zs = head_logit(x, w["short_coef"], w["short_mean"], w["short_scale"], w["short_intercept"][0])
+        z = (1.0 - g) * z + g * zs
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
 def _oof(
-    x: np.ndarray, y: np.ndarray, folds: np.ndarray, c: float, seed: int, nonnegative: np.ndarray | None = None
+    x: np.ndarray,
+    y: np.ndarray,
+    folds: np.ndarray,
+    c: float,
+    seed: int,
+    nonnegative: np.ndarray | None = None,
+    short: ShortHeadData | None = None,
 ) -> np.ndarray:
     out = np.empty(len(y), dtype=np.float64)
     for k in np.unique(folds):
         test = folds == k
-        out[test] = _predict(fit_head(x[~test], y[~test], c, seed, nonnegative), x[test])
+        out[test] = _predict(fit_heads(x[~test], y[~test], c, seed, nonnegative, short), x[test], short)
     return out
 
 
@@ -237,6 +299,25 @@ def read_lora_adapter(folder: str | os.PathLike[str]) -> tuple[dict[str, Any], d
         name = key.removeprefix("base_model.model.").removesuffix(".weight")
         arrays[name] = value.astype(np.float32)
     check_adapter(arrays, spec, f"adapter {os.fspath(folder)!r}")
+    return spec, arrays
+
+
+def read_judge_adapter(folder: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The encoder adapter stored in a learned judge's folder (config format >= 4), as :func:`read_lora_adapter`
+    returns it: refit a judge's head on the same adapted encoder without the adapter's peft folder.
+
+    Example:
+        >>> spec, arrays = read_judge_adapter("diversity_metrics/judges/default")   # doctest: +SKIP
+        >>> spec["rank"]                                                          # doctest: +SKIP
+        8
+    """
+    judge = LearnedJudge.load(folder, device="cpu")
+    spec = judge.config.get("adapter")
+    if spec is None or not judge.adapter:
+        raise ValueError(f"judge folder {os.fspath(folder)!r} holds no encoder adapter")
+    spec = {k: v for k, v in spec.items() if k != "modules"}
+    arrays = {k: v.copy() for k, v in judge.adapter.items()}
+    check_adapter(arrays, spec, f"judge folder {os.fspath(folder)!r}")
     return spec, arrays
 
 
@@ -302,7 +383,11 @@ def train_judge(
     device: str | None = None,
     overwrite: bool = False,
     min_auc: float = MIN_CV_AUC,
-    adapter: str | os.PathLike[str] | None = None,
+    adapter: str | os.PathLike[str] | tuple[dict[str, Any], dict[str, np.ndarray]] | None = None,
+    short_head_groups: Sequence[str | os.PathLike[str]] = (),
+    short_head_per_file: int = 120,
+    short_head_weight: float = 1.0,
+    short_head_gate_words: tuple[float, float] = DEFAULT_GATE_WORDS,
 ) -> LearnedJudge:
     """Fit, calibrate and (if ``output_dir`` is given) save a learned equivalence judge.
 
@@ -331,7 +416,15 @@ def train_judge(
         overwrite: allow replacing a judge in a non-empty ``output_dir``.
         adapter: a peft LoRA adapter folder for the encoder (:func:`read_lora_adapter`, e.g. written by
             ``benchmarks/train_judge_adapter.py``): the head is fitted on the adapted encoder and the adapter
-            is stored in the judge's weights (config format 4).
+            is stored in the judge's weights (config format 4); or ``(spec, arrays)`` as
+            :func:`read_judge_adapter` returns them (the adapter of an existing judge folder).
+        short_head_groups: paraphrase-group files (``prompt``, ``paraphrases``, ``different``; e.g.
+            benchmarks/data/paraphrase_train*.jsonl): when given, a second head for short pairs is fitted on the
+            human pairs weighted by the length gate plus ``short_head_per_file`` groups of each file
+            (:func:`~diversity_metrics.training.data.load_group_pairs`, seeded) at total weight
+            ``short_head_weight`` x the human pairs', and blended in by the shorter response's word count
+            (1 up to ``short_head_gate_words[0]`` words, 0 from ``[1]``; config format 6). Cross-validation
+            folds add every group pair to each fold's training; the groups never enter a validation fold.
         min_auc: a :class:`UserWarning` is issued when the out-of-fold ROC AUC is below it (default 0.6:
             the head barely beats chance, e.g. too few or mislabelled pairs).
 
@@ -357,9 +450,22 @@ def train_judge(
     _int_arg(chunk_tokens, "chunk_tokens", 8, 512)
     _int_arg(max_chunks, "max_chunks", 1, 256)
     _int_arg(max_tokens, "max_tokens", 1, 8192)
+    short_groups = [os.fspath(g) for g in short_head_groups]
+    if short_groups:
+        check_gate_words(list(short_head_gate_words), "short_head_gate_words")
+        if not (isinstance(short_head_weight, (int, float)) and np.isfinite(short_head_weight) and short_head_weight > 0):
+            raise ValueError(f"short_head_weight must be a positive finite number, got {short_head_weight!r}")
+        if GATE_FEATURE not in feature_names(feature_set, 1):
+            raise ValueError(f"a short head needs feature_set with {GATE_FEATURE!r} (the 'lex' group), got {feature_set!r}")
     _check_output_dir(output_dir, overwrite)
     encoder_path = resolve_encoder(base_encoder)
-    adapter_spec, adapter_arrays = read_lora_adapter(adapter) if adapter is not None else (None, {})
+    if adapter is None:
+        adapter_spec, adapter_arrays = None, {}
+    elif isinstance(adapter, tuple):
+        adapter_spec, adapter_arrays = adapter
+        check_adapter(adapter_arrays, adapter_spec, "adapter")
+    else:
+        adapter_spec, adapter_arrays = read_lora_adapter(adapter)
     data = load_pairs(pairs_path)
     t0 = time.perf_counter()
 
@@ -392,15 +498,24 @@ def train_judge(
         train_texts = list(dict.fromkeys([*train.texts_a, *train.texts_b]))
         idf = token_idf(encoder.tokenizer, train_texts, max_tokens)
         encoder.set_sketch(sketch_tokens, idf)
-    emb = embed_texts(encoder, [*data.texts_a, *data.texts_b], embedding_cache)
+    group_data = load_group_pairs(short_groups, short_head_per_file, seed) if short_groups else None
+    group_texts = [*group_data.texts_a, *group_data.texts_b] if group_data is not None else []
+    emb = embed_texts(encoder, [*data.texts_a, *data.texts_b, *group_texts], embedding_cache)
     t_embed = time.perf_counter() - t0
 
     names = feature_names(feature_set, encoder.dim)
     nonneg = monotone_mask(names) if monotone else None
     x = _features(train, emb, feature_set, encoder.dim, sketch_tokens, encoder)
     y = train.labels
+    short = None
+    if group_data is not None:
+        short = ShortHeadData(
+            _features(group_data, emb, feature_set, encoder.dim, sketch_tokens, encoder), group_data.labels,
+            float(short_head_weight), names.index(GATE_FEATURE),
+            (float(short_head_gate_words[0]), float(short_head_gate_words[1])),
+        )
     folds = grouped_folds(train.groups, y, n_folds, seed)
-    cv = {c: _oof(x, y, folds, c, seed, nonneg) for c in c_grid}
+    cv = {c: _oof(x, y, folds, c, seed, nonneg, short) for c in c_grid}
     cv_auc = {c: roc_auc(p, y) for c, p in cv.items()}
     best_c = max(c_grid, key=lambda c: (cv_auc[c], -c))
     if cv_auc[best_c] < min_auc:
@@ -411,7 +526,7 @@ def train_judge(
             stacklevel=2,
         )
     threshold = calibrate_threshold(cv[best_c], y)
-    weights = fit_head(x, y, best_c, seed, nonneg)
+    weights = fit_heads(x, y, best_c, seed, nonneg, short)
     if idf is not None:
         weights["idf"] = idf
     weights.update({ADAPTER_PREFIX + k: v for k, v in adapter_arrays.items()})
@@ -425,7 +540,7 @@ def train_judge(
     }
     if len(test_idx):
         test = data.subset(test_idx)
-        p_test = _predict(weights, _features(test, emb, feature_set, encoder.dim, sketch_tokens, encoder))
+        p_test = _predict(weights, _features(test, emb, feature_set, encoder.dim, sketch_tokens, encoder), short)
         metrics["heldout"] = bootstrap_metrics(p_test, test.labels, threshold, n_boot=n_boot, seed=seed)
 
     config: dict[str, Any] = {
@@ -462,6 +577,20 @@ def train_judge(
     if adapter_spec is not None:
         config["format_version"] = 4
         config["adapter"] = {**adapter_spec, "modules": len({k.rsplit(".", 1)[0] for k in adapter_arrays})}
+    if short is not None:
+        config["format_version"] = 6
+        config["short_head"] = {
+            "gate_feature": GATE_FEATURE,
+            "gate_words": list(short.gate_words),
+            "weight": short.weight,
+            "per_file": short_head_per_file,
+            "n_pairs": len(short.y),
+            "positive_share": round(float(short.y.mean()), 4),
+            "training_data": [Path(g).name for g in short_groups],
+            "training_data_sha256": [file_sha256(g) for g in short_groups],
+            "rule": "logistic head on the human pairs weighted by the length gate plus the group pairs (total "
+            "weight = weight x the human pairs'); logit blended with the human head by the gate",
+        }
     judge = LearnedJudge(config, weights, encoder=base_encoder, device=device)
     judge._encoder = encoder
     if output_dir is not None:

@@ -1,0 +1,134 @@
+"""Study (2026-12-07, after v5.1): a second head for short pairs (config format 6), length-gated, not shipped.
+
+``head_augmentation.py`` found that adding the paraphrase-group pairs to the one head's training helps the probes
+and costs cv1000. Here the human head is kept and a *short head* is fitted on the human pairs weighted by the length
+gate (1 when the shorter answer has at most ``lo`` words, 0 from ``hi``, linear in log words between) plus the group
+pairs (total weight ``alpha`` x the human pairs'); the judge blends the two logits by the gate
+(``diversity_metrics.training.train.fit_heads`` / ``LearnedJudge`` with ``short_head``: the library's own path).
+
+Below, the earlier study's description of the data (the same 4,275 pairs). The shipped head is fitted on NoveltyBench's 800 human training pairs only; the paraphrase groups written for this
+project (``benchmarks/data/paraphrase_train*.jsonl``, disjoint from every probe) trained only the encoder's adapter.
+Here 120 groups of each of the five files (seeded) add their pairs to the head's training -- paraphrase / paraphrase
+pairs labelled 1, paraphrase / different-answer pairs 0 -- with a total sample weight of ``alpha`` times the human
+pairs'. For each ``alpha`` it prints, with the shipped features and adapter:
+
+* held-out ROC AUC on the 200 held-out human pairs (head fitted on the 800) and cv1000 (5 prompt-grouped folds,
+  seed 1, the augmentation added to every fold's training), as ``judge_experiments.py --only "(8)"``;
+* the ``darling`` rule re-applied (greedy; highest separation with recall >= 0.80 on probes A + B pooled) and probes
+  A / B / C recall / separation at that threshold, as ``paraphrase_probe.py``.
+
+for each gate (``--gates``) and ``alpha`` in 0.3, 1, 3 (``alpha = 0``: no short head, the shipped judge: 0.809,
+0.830, 0.841 / 0.903, 0.791 / 0.753, 0.733 / 0.716). ``benchmarks/train_default_judge.py --short-head`` builds the
+gate 40-150, alpha 1 judge in full (its ``C`` re-chosen by cross-validation: 0.1).
+
+    python benchmarks/studies/short_head.py [--cache FILE.npy] [--gates 40,150 30,100 60,250]   # ~4 min on 2 CPU cores (80 s with --cache)
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+PAIRS = ROOT.parent / "shared" / "data" / "noveltybench" / "equivalence_pairs_train.jsonl"
+TRAIN_FILES = ("paraphrase_train", "paraphrase_train_extra", "paraphrase_train_topics", "paraphrase_train_contrast",
+               "paraphrase_train_short")
+ALPHAS = (0.0, 0.3, 1.0, 3.0)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cache", type=Path, default=None, help="human-pair feature cache (.npy) to write / reuse")
+    parser.add_argument("--per-file", type=int, default=120)
+    parser.add_argument("--gates", nargs="+", default=["40,150", "30,100", "60,250"], help="lo,hi words")
+    args = parser.parse_args()
+
+    from sklearn.metrics import roc_auc_score
+
+    from diversity_metrics.judges.learned import LearnedJudge
+    from diversity_metrics.training.data import grouped_folds, grouped_split, load_pairs
+    from diversity_metrics.training.operating_points import group_score_matrices, memoised, probe_point
+    from diversity_metrics.judges.learned import GATE_FEATURE
+    from diversity_metrics.training.train import ShortHeadData, _predict, fit_heads, monotone_mask
+
+    t0 = time.perf_counter()
+    data = load_pairs(PAIRS)
+    y = np.asarray(data.labels)
+    base = memoised(LearnedJudge.load(device="cpu"), threshold=0.5)  # raw probabilities
+    if args.cache is not None and args.cache.exists():
+        x = np.load(args.cache)
+    else:
+        texts = list(dict.fromkeys([*data.texts_a, *data.texts_b]))
+        emb = dict(zip(texts, base.embed(texts), strict=True))
+        x = np.vstack([
+            base.features(emb[a][None], emb[b][None], [a], [b], p)
+            for a, b, p in zip(data.texts_a, data.texts_b, data.prompt_list(), strict=True)
+        ])
+        if args.cache is not None:
+            np.save(args.cache, x)
+    rng = np.random.default_rng(0)
+    groups = []
+    for name in TRAIN_FILES:
+        rows = read_jsonl(ROOT / "benchmarks" / "data" / f"{name}.jsonl")
+        rng.shuffle(rows)
+        groups += rows[: args.per_file]
+    xa_parts, ya_list = [], []
+    for g in groups:
+        para, diff = g["paraphrases"], g["different"]
+        texts = para + diff
+        e = base.embed(texts)
+        pairs = [(i, j, 1) for i in range(len(para)) for j in range(i + 1, len(para))]
+        pairs += [(i, len(para) + k, 0) for i in range(len(para)) for k in range(len(diff))]
+        ia, ib, labels = (list(v) for v in zip(*pairs, strict=True))
+        xa_parts.append(base.features(e[ia], e[ib], [texts[i] for i in ia], [texts[j] for j in ib], g["prompt"]))
+        ya_list += labels
+    xa, ya = np.vstack(xa_parts), np.asarray(ya_list)
+    print(f"{len(y)} human pairs; {len(groups)} paraphrase groups -> {len(ya)} added pairs ({ya.mean():.2f} positive); "
+          f"features in {time.perf_counter() - t0:.0f} s")
+
+    probes = {k: read_jsonl(ROOT / "benchmarks" / "data" / f"paraphrase_probe{s}.jsonl") for k, s in (("A", ""), ("B", "_b"), ("C", "_c"))}
+    probe_groups = {k: [g["paraphrases"] + g["different"] for g in v] for k, v in probes.items()}
+    mask = monotone_mask(base.config["feature_names"])
+    tr, te = (np.asarray(v) for v in grouped_split(data.groups, 0.2, 0))
+    outer = grouped_folds(data.groups, y, 5, 1)
+
+    gi = base.config["feature_names"].index(GATE_FEATURE)
+    print(f"{'gate':>8s} {'alpha':>6s} {'held-out':>8s} {'cv1000':>7s} {'darling':>7s}  probe A / B / C recall/separation at it")
+    for gate_arg in args.gates:
+        lo, hi = (float(v) for v in gate_arg.split(","))
+        for alpha in ALPHAS:
+            short = ShortHeadData(xa, ya, alpha, gi, (lo, hi)) if alpha > 0 else None
+            w = fit_heads(x[tr], y[tr], 0.3, 0, mask, short)
+            held = roc_auc_score(y[te], _predict(w, x[te], short))
+            pooled = np.empty(len(y))
+            for k in range(5):
+                test = outer == k
+                pooled[test] = _predict(fit_heads(x[~test], y[~test], 0.3, 0, mask, short), x[test], short)
+            judge = copy.copy(base)  # shares the memo: every text is embedded once
+            judge.coef, judge.mean, judge.scale = w["coef"].ravel(), w["mean"].ravel(), w["scale"].ravel()
+            judge.intercept = float(np.ravel(w["intercept"])[0])
+            if short is not None:
+                judge.short_head = tuple(w[f"short_{k}"].ravel() for k in ("coef", "mean", "scale")) + (
+                    float(np.ravel(w["short_intercept"])[0]),)
+                judge.gate_words, judge._gate_column = (lo, hi), gi
+            mats = {k: group_score_matrices(judge, probe_groups[k], prompts=[g["prompt"] for g in probes[k]]) for k in probes}
+            t_d, _, _ = probe_point(probe_groups["A"] + probe_groups["B"], mats["A"] + mats["B"], min_recall=0.80)
+            res = []
+            for k in probes:
+                _, r, s = probe_point(probe_groups[k], mats[k], grid=[t_d])
+                res.append(f"{r:.3f} / {s:.3f}")
+            print(f"{gate_arg:>8s} {alpha:6.2f} {held:8.3f} {roc_auc_score(y, pooled):7.4f} {t_d:7.2f}  {', '.join(res)}", flush=True)
+    print(f"{time.perf_counter() - t0:.0f} s; 2-core x86_64 CPU, no GPU")
+
+
+if __name__ == "__main__":
+    main()
