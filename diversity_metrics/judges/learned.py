@@ -236,6 +236,23 @@ def head_logit(phi: np.ndarray, coef: np.ndarray, mean: np.ndarray, scale: np.nd
     return ((phi - mean) / scale) @ coef + intercept
 
 
+def gated_logit(
+    phi: np.ndarray,
+    head: tuple[np.ndarray, np.ndarray, np.ndarray, float],
+    short_head: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None,
+    gate_column: int = 0,
+    gate_words: tuple[float, float] = (1.0, 2.0),
+) -> np.ndarray:
+    """The judge's logit: ``head``'s, or with a short head ``(1 - g) * head + g * short``, ``g`` = :func:`length_gate`
+    of column ``gate_column`` (``log_min_words``). Heads are ``(coef, mean, scale, intercept)``."""
+    z = head_logit(phi, *head)
+    if short_head is not None:
+        g = length_gate(phi[:, gate_column], gate_words)
+        if g.any():
+            z = (1.0 - g) * z + g * head_logit(phi, *short_head)
+    return z
+
+
 def point_thresholds(value: float | dict[str, float]) -> tuple[float, dict[str, float] | None]:
     """One ``operating_points`` config value as (threshold under ``DEFAULT_STRATEGY``, per-strategy thresholds or None).
 
@@ -758,6 +775,7 @@ class LearnedJudge(EmbeddingJudge):
         #: the short-answer head (format 6): ``(coef, mean, scale, intercept)``, blended in by :func:`length_gate`
         self.short_head: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None
         self.gate_words: tuple[float, float] | None = None
+        self._gate_column = 0
         has_short = [k for k in SHORT_HEAD_KEYS if k in weights]
         if config.get("short_head") is not None:
             if len(has_short) != len(SHORT_HEAD_KEYS):
@@ -1031,11 +1049,8 @@ class LearnedJudge(EmbeddingJudge):
             raise ValueError(
                 f"feature set {self.feature_set!r} gives {phi.shape[1]} features but the head expects {self.coef.size}"
             )
-        z = head_logit(phi, self.coef, self.mean, self.scale, self.intercept)
-        if self.short_head is not None:
-            g = length_gate(phi[:, self._gate_column], self.gate_words)
-            if g.any():
-                z = (1.0 - g) * z + g * head_logit(phi, *self.short_head)
+        head = (self.coef, self.mean, self.scale, self.intercept)
+        z = gated_logit(phi, head, self.short_head, self._gate_column, self.gate_words or (1.0, 2.0))
         p = 0.5 * (1.0 + np.tanh(0.5 * z))  # numerically stable sigmoid
         if self.mixed_length_threshold is not None:
             mixed = np.fromiter((mixed_length(a, b) for a, b in zip(texts_a, texts_b)), dtype=bool, count=len(texts_a))

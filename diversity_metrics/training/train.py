@@ -43,7 +43,7 @@ from diversity_metrics.judges.adapter import ADAPTER_PREFIX, check_adapter, chec
 from diversity_metrics.judges.learned import (
     GATE_FEATURE,
     check_gate_words,
-    head_logit,
+    gated_logit,
     length_gate,
     prompt_sketch_masks,
     DEFAULT_ENCODER,
@@ -239,11 +239,13 @@ def fit_heads(
 
 
 def _predict(w: dict[str, np.ndarray], x: np.ndarray, short: ShortHeadData | None = None) -> np.ndarray:
-    z = head_logit(x, w["coef"], w["mean"], w["scale"], w["intercept"][0])
-    if short is not None:
-        g = length_gate(x[:, short.gate_column], short.gate_words)
-        zs = head_logit(x, w["short_coef"], w["short_mean"], w["short_scale"], w["short_intercept"][0])
-        z = (1.0 - g) * z + g * zs
+    def head(prefix: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        return w[prefix + "coef"], w[prefix + "mean"], w[prefix + "scale"], float(w[prefix + "intercept"][0])
+
+    if short is None:
+        z = gated_logit(x, head(""))
+    else:
+        z = gated_logit(x, head(""), head("short_"), short.gate_column, short.gate_words)
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
