@@ -31,14 +31,17 @@ single process, torch threads = 2 (the machine is shared with other jobs: speeds
    a name conflict), monotone head (``C`` = 1, the value the v2.1 pipeline's cross-validation picked);
 7. (judge v2.2, shipped) v2.1 plus the answer-focused token alignment (``ptok``: the token alignment with
    every word piece of the pair's prompt left out), monotone head (``C`` = 0.3, the shipped pipeline's pick);
-8. (judge v5, shipped; v4 and v3 before it) v2.2's features and head on the encoder with the shipped judge's
+8. (judge v5 and v5.1, shipped; v4 and v3 before it) v2.2's features and head on the encoder with the shipped judge's
    LoRA adapter merged (trained by ``benchmarks/train_judge_adapter.py`` on this project's paraphrase groups,
    never on these pairs, so both splits stay clean).
+9. (studied) 8 plus the short-answer head (``fit_heads``: 4,275 pairs of 475 paraphrase groups, blended in by the
+   shorter answer's word count, gate 40-150 words); the group pairs join every fold's training only.
+10. (studied, not shipped) the same with the gate at 12-40 words.
 
 Embeddings are computed once and cached (``--cache``, default /tmp/dm_judge_cache.npz, shared with
 benchmarks/train_default_judge.py).
 
-    python benchmarks/judge_experiments.py [--cache PATH] [--n-boot 2000] [--only "(7),(8)"]
+    python benchmarks/judge_experiments.py [--cache PATH] [--n-boot 2000] [--only "(8),(9),(10)"]
     python benchmarks/judge_experiments.py --agreement   # threshold sweep of the shipped judge against
                                                          # NoveltyBench's official partitions
 """
@@ -142,22 +145,34 @@ class Monotone:
 
 
 class Gated(Monotone):
-    """v6: :class:`Monotone` plus the short-answer head (``fit_heads`` with ``ShortHeadData``: this project's
-    paraphrase-group pairs, blended in by the shorter response's length); ``short`` is set by ``main``."""
+    """:class:`Monotone` plus the short-answer head (``fit_heads`` with ``ShortHeadData``: this project's
+    paraphrase-group pairs, blended in by the shorter response's length, 1 up to ``gate_words[0]`` words, 0 from
+    ``gate_words[1]``); ``pairs`` (their features, labels and the gate column) is set by ``main``."""
 
-    short = None
+    pairs = None
+
+    def __init__(self, c: float, feature_set: str, gate_words: tuple[float, float]) -> None:
+        super().__init__(c, feature_set)
+        self.gate_words = gate_words
+
+    @property
+    def short(self):
+        from diversity_metrics.training.train import ShortHeadData
+
+        gx, labels, column = Gated.pairs
+        return ShortHeadData(gx, labels, 1.0, column, self.gate_words)
 
     def fit(self, x, y):
         from diversity_metrics.judges.pair_features import feature_names
         from diversity_metrics.training.train import fit_heads, monotone_mask
 
-        self.w = fit_heads(x, y, self.c, 0, monotone_mask(feature_names(self.feature_set, DIM)), Gated.short)
+        self.w = fit_heads(x, y, self.c, 0, monotone_mask(feature_names(self.feature_set, DIM)), self.short)
         return self
 
     def predict_proba(self, x):
         from diversity_metrics.training.train import _predict
 
-        p = _predict(self.w, x, Gated.short)
+        p = _predict(self.w, x, self.short)
         return np.stack([1 - p, p], axis=1)
 
 
@@ -207,13 +222,17 @@ def approaches() -> dict[str, tuple[str, Callable[[], object]]]:
             "s:cos+lex+struct+tok+ctr+ptok",
             lambda: Monotone(0.3, "cos+lex+struct+tok+ctr+ptok"),
         ),
-        "(8) v2.2's features on the LoRA-adapted encoder (adapter from the shipped judge) + monotone LR  [shipped v5]": (
+        "(8) v2.2's features on the LoRA-adapted encoder (adapter from the shipped judge) + monotone LR  [shipped v5, v5.1]": (
             "a:cos+lex+struct+tok+ctr+ptok",
             lambda: Monotone(0.3, "cos+lex+struct+tok+ctr+ptok"),
         ),
         "(9) (8) + a short-answer head (paraphrase-group pairs, gate 40-150 words)  [studied, not shipped]": (
             "a:cos+lex+struct+tok+ctr+ptok",
-            lambda: Gated(0.3, "cos+lex+struct+tok+ctr+ptok"),
+            lambda: Gated(0.3, "cos+lex+struct+tok+ctr+ptok", (40.0, 150.0)),
+        ),
+        "(10) (8) + a short-answer head (paraphrase-group pairs, gate 12-40 words)  [studied, not shipped]": (
+            "a:cos+lex+struct+tok+ctr+ptok",
+            lambda: Gated(0.3, "cos+lex+struct+tok+ctr+ptok", (12.0, 40.0)),
         ),
     }
 
@@ -334,12 +353,11 @@ def main() -> None:
         from diversity_metrics.judges.learned import GATE_FEATURE, prompt_sketch_masks
         from diversity_metrics.judges.pair_features import feature_names
         from diversity_metrics.training.data import load_group_pairs
-        from diversity_metrics.training.train import ShortHeadData
 
-        # the settings of ``train_default_judge.py --short-head`` (train_judge's defaults)
+        # the settings of ``train_default_judge.py --short-head`` (train_judge's defaults; the gate is each approach's own)
         sh = {"training_data": ["paraphrase_train.jsonl", "paraphrase_train_extra.jsonl", "paraphrase_train_topics.jsonl",
                                 "paraphrase_train_contrast.jsonl", "paraphrase_train_short.jsonl"],
-              "per_file": 120, "weight": 1.0, "gate_words": [40.0, 150.0]}
+              "per_file": 120}
         gp = load_group_pairs([ROOT / "benchmarks" / "data" / n for n in sh["training_data"]], sh["per_file"], args.seed)
         enc = encoders["adapted"]
         gemb = embed_texts(enc, [*gp.texts_a, *gp.texts_b], args.cache_adapted or None)
@@ -349,8 +367,8 @@ def main() -> None:
             feature_set="cos+lex+struct+tok+ctr+ptok", sketch_tokens=SKETCH, sketch_masks=masks,
         )
         names = feature_names("cos+lex+struct+tok+ctr+ptok", DIM)
-        Gated.short = ShortHeadData(gx, gp.labels, float(sh["weight"]), names.index(GATE_FEATURE), tuple(sh["gate_words"]))
-        print(f"(9): {len(gp)} paraphrase-group pairs from {len(sh['training_data'])} files, gate {sh['gate_words']} words")
+        Gated.pairs = (gx, gp.labels, names.index(GATE_FEATURE))
+        print(f"(9), (10): {len(gp)} paraphrase-group pairs from {len(sh['training_data'])} files")
 
     def features(kind: str, idx=slice(None)) -> np.ndarray:
         mode = _mode(kind)

@@ -47,6 +47,8 @@ each gives, and the time. Embeddings are cached (``--cache``) so a rerun skips t
     # the shipped v5.1 refitted on v5's adapter, read back from the shipped folder (~5 min); with --short-head, the
     # short-answer head studied on 2026-12-07 (config format 6, not shipped; figures in docs/model-card.md):
     python benchmarks/train_default_judge.py --adapter-from-judge diversity_metrics/judges/default --output DIR [--short-head]
+    # the narrow-gate short head studied the same day (not shipped: it merges one-word answers with longer, other ones):
+    python benchmarks/train_default_judge.py --adapter-from-judge diversity_metrics/judges/default --output DIR --short-head --short-head-gate-words 12 40
 """
 
 from __future__ import annotations
@@ -91,6 +93,9 @@ def main() -> None:
                         help="other paraphrase-group files for the short-answer head (implies --short-head)")
     parser.add_argument("--short-head-per-file", type=int, default=120)
     parser.add_argument("--short-head-weight", type=float, default=1.0)
+    parser.add_argument("--short-head-gate-words", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                        help="the short head's length gate: it alone up to LO words, the human head alone from HI "
+                             "(default: train_judge's 40 150; the 12 40 study: docs/model-card.md)")
     parser.add_argument("--darling-probes", type=Path, nargs="+", default=list(PROBES),
                         help="paraphrase probes whose pooled groups choose the darling point (default: the first two, as for v4 and the shipped v5; v3 used the first only)")
     args = parser.parse_args()
@@ -114,6 +119,7 @@ def main() -> None:
         adapter=adapter,
         short_head_groups=args.short_head_groups or (list(SHORT_HEAD_GROUPS) if args.short_head else []), short_head_per_file=args.short_head_per_file,
         short_head_weight=args.short_head_weight,
+        **({"short_head_gate_words": tuple(args.short_head_gate_words)} if args.short_head_gate_words else {}),
     )
     t_train = time.perf_counter() - t0
     cfg = judge.config

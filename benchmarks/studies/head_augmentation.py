@@ -19,22 +19,13 @@ pairs'. For each ``alpha`` it prints, with the shipped features and adapter:
 from __future__ import annotations
 
 import argparse
-import copy
-import json
 import time
 from pathlib import Path
 
 import numpy as np
+from head_study_setup import PAIRS, darling_probe_figures, group_features, human_features, load_probes, with_heads
 
-ROOT = Path(__file__).resolve().parents[2]
-PAIRS = ROOT.parent / "shared" / "data" / "noveltybench" / "equivalence_pairs_train.jsonl"
-TRAIN_FILES = ("paraphrase_train", "paraphrase_train_extra", "paraphrase_train_topics", "paraphrase_train_contrast",
-               "paraphrase_train_short")
 ALPHAS = (0.0, 0.03, 0.1, 0.3, 1.0, 3.0)
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def main() -> None:
@@ -47,46 +38,19 @@ def main() -> None:
 
     from diversity_metrics.judges.learned import LearnedJudge
     from diversity_metrics.training.data import grouped_folds, grouped_split, load_pairs
-    from diversity_metrics.training.operating_points import group_score_matrices, memoised, probe_point
+    from diversity_metrics.training.operating_points import memoised
     from diversity_metrics.training.train import _predict, fit_head, monotone_mask
 
     t0 = time.perf_counter()
     data = load_pairs(PAIRS)
     y = np.asarray(data.labels)
     base = memoised(LearnedJudge.load(device="cpu"), threshold=0.5)  # raw probabilities
-    if args.cache is not None and args.cache.exists():
-        x = np.load(args.cache)
-    else:
-        texts = list(dict.fromkeys([*data.texts_a, *data.texts_b]))
-        emb = dict(zip(texts, base.embed(texts), strict=True))
-        x = np.vstack([
-            base.features(emb[a][None], emb[b][None], [a], [b], p)
-            for a, b, p in zip(data.texts_a, data.texts_b, data.prompt_list(), strict=True)
-        ])
-        if args.cache is not None:
-            np.save(args.cache, x)
-    rng = np.random.default_rng(0)
-    groups = []
-    for name in TRAIN_FILES:
-        rows = read_jsonl(ROOT / "benchmarks" / "data" / f"{name}.jsonl")
-        rng.shuffle(rows)
-        groups += rows[: args.per_file]
-    xa_parts, ya_list = [], []
-    for g in groups:
-        para, diff = g["paraphrases"], g["different"]
-        texts = para + diff
-        e = base.embed(texts)
-        pairs = [(i, j, 1) for i in range(len(para)) for j in range(i + 1, len(para))]
-        pairs += [(i, len(para) + k, 0) for i in range(len(para)) for k in range(len(diff))]
-        ia, ib, labels = (list(v) for v in zip(*pairs, strict=True))
-        xa_parts.append(base.features(e[ia], e[ib], [texts[i] for i in ia], [texts[j] for j in ib], g["prompt"]))
-        ya_list += labels
-    xa, ya = np.vstack(xa_parts), np.asarray(ya_list)
-    print(f"{len(y)} human pairs; {len(groups)} paraphrase groups -> {len(ya)} added pairs ({ya.mean():.2f} positive); "
+    x = human_features(base, data, args.cache)
+    xa, ya, n_groups = group_features(base, args.per_file)
+    print(f"{len(y)} human pairs; {n_groups} paraphrase groups -> {len(ya)} added pairs ({ya.mean():.2f} positive); "
           f"features in {time.perf_counter() - t0:.0f} s")
 
-    probes = {k: read_jsonl(ROOT / "benchmarks" / "data" / f"paraphrase_probe{s}.jsonl") for k, s in (("A", ""), ("B", "_b"), ("C", "_c"))}
-    probe_groups = {k: [g["paraphrases"] + g["different"] for g in v] for k, v in probes.items()}
+    probes = load_probes()
     mask = monotone_mask(base.config["feature_names"])
     tr, te = (np.asarray(v) for v in grouped_split(data.groups, 0.2, 0))
     outer = grouped_folds(data.groups, y, 5, 1)
@@ -105,16 +69,8 @@ def main() -> None:
         for k in range(5):
             test = outer == k
             pooled[test] = _predict(fit(np.where(~test)[0], alpha), x[test])
-        judge = copy.copy(base)  # shares the memo: every text is embedded once
-        judge.coef, judge.mean, judge.scale = w["coef"].ravel(), w["mean"].ravel(), w["scale"].ravel()
-        judge.intercept = float(np.ravel(w["intercept"])[0])
-        mats = {k: group_score_matrices(judge, probe_groups[k], prompts=[g["prompt"] for g in probes[k]]) for k in probes}
-        t_d, _, _ = probe_point(probe_groups["A"] + probe_groups["B"], mats["A"] + mats["B"], min_recall=0.80)
-        res = []
-        for k in probes:
-            _, r, s = probe_point(probe_groups[k], mats[k], grid=[t_d])
-            res.append(f"{r:.3f} / {s:.3f}")
-        print(f"{alpha:6.2f} {held:8.3f} {roc_auc_score(y, pooled):7.4f} {t_d:7.2f}  {', '.join(res)}", flush=True)
+        t_d, figures = darling_probe_figures(with_heads(base, w), probes)
+        print(f"{alpha:6.2f} {held:8.3f} {roc_auc_score(y, pooled):7.4f} {t_d:7.2f}  {figures}", flush=True)
     print(f"{time.perf_counter() - t0:.0f} s; 2-core x86_64 CPU, no GPU")
 
 

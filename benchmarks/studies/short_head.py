@@ -21,28 +21,31 @@ for each gate (``--gates``) and ``alpha`` in 0.3, 1, 3 (``alpha = 0``: no short 
 0.830, 0.841 / 0.903, 0.791 / 0.753, 0.733 / 0.716). ``benchmarks/train_default_judge.py --short-head`` builds the
 gate 40-150, alpha 1 judge in full (its ``C`` re-chosen by cross-validation: 0.1).
 
-    python benchmarks/studies/short_head.py [--cache FILE.npy] [--gates 40,150 30,100 60,250]   # ~4 min on 2 CPU cores (80 s with --cache)
+With ``--official`` each row also prints GPT-4o's mean classes and ARI against NoveltyBench's official partitions
+(greedy, at the row's ``darling`` threshold; as ``benchmarks/partition_agreement.py``): alpha 0 gives the shipped
+default point's 1.83 / 0.442 and 6.96 / 0.698 on the human file.
+
+    python benchmarks/studies/short_head.py [--cache FILE.npy] [--gates 40,150 30,100 60,250] [--official]   # ~4 min on 2 CPU cores (80 s with --cache)
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import json
 import time
 from pathlib import Path
 
 import numpy as np
+from head_study_setup import (
+    PAIRS,
+    darling_probe_figures,
+    group_features,
+    human_features,
+    load_probes,
+    official_agreement,
+    with_heads,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-PAIRS = ROOT.parent / "shared" / "data" / "noveltybench" / "equivalence_pairs_train.jsonl"
-TRAIN_FILES = ("paraphrase_train", "paraphrase_train_extra", "paraphrase_train_topics", "paraphrase_train_contrast",
-               "paraphrase_train_short")
 ALPHAS = (0.0, 0.3, 1.0, 3.0)
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def main() -> None:
@@ -50,59 +53,34 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=None, help="human-pair feature cache (.npy) to write / reuse")
     parser.add_argument("--per-file", type=int, default=120)
     parser.add_argument("--gates", nargs="+", default=["40,150", "30,100", "60,250"], help="lo,hi words")
+    parser.add_argument("--official", action="store_true",
+                        help="also GPT-4o / humans classes and ARI against the official partitions at the darling threshold")
     args = parser.parse_args()
 
     from sklearn.metrics import roc_auc_score
 
-    from diversity_metrics.judges.learned import LearnedJudge
+    from diversity_metrics.judges.learned import GATE_FEATURE, LearnedJudge
     from diversity_metrics.training.data import grouped_folds, grouped_split, load_pairs
-    from diversity_metrics.training.operating_points import group_score_matrices, memoised, probe_point
-    from diversity_metrics.judges.learned import GATE_FEATURE
+    from diversity_metrics.training.operating_points import memoised
     from diversity_metrics.training.train import ShortHeadData, _predict, fit_heads, monotone_mask
 
     t0 = time.perf_counter()
     data = load_pairs(PAIRS)
     y = np.asarray(data.labels)
     base = memoised(LearnedJudge.load(device="cpu"), threshold=0.5)  # raw probabilities
-    if args.cache is not None and args.cache.exists():
-        x = np.load(args.cache)
-    else:
-        texts = list(dict.fromkeys([*data.texts_a, *data.texts_b]))
-        emb = dict(zip(texts, base.embed(texts), strict=True))
-        x = np.vstack([
-            base.features(emb[a][None], emb[b][None], [a], [b], p)
-            for a, b, p in zip(data.texts_a, data.texts_b, data.prompt_list(), strict=True)
-        ])
-        if args.cache is not None:
-            np.save(args.cache, x)
-    rng = np.random.default_rng(0)
-    groups = []
-    for name in TRAIN_FILES:
-        rows = read_jsonl(ROOT / "benchmarks" / "data" / f"{name}.jsonl")
-        rng.shuffle(rows)
-        groups += rows[: args.per_file]
-    xa_parts, ya_list = [], []
-    for g in groups:
-        para, diff = g["paraphrases"], g["different"]
-        texts = para + diff
-        e = base.embed(texts)
-        pairs = [(i, j, 1) for i in range(len(para)) for j in range(i + 1, len(para))]
-        pairs += [(i, len(para) + k, 0) for i in range(len(para)) for k in range(len(diff))]
-        ia, ib, labels = (list(v) for v in zip(*pairs, strict=True))
-        xa_parts.append(base.features(e[ia], e[ib], [texts[i] for i in ia], [texts[j] for j in ib], g["prompt"]))
-        ya_list += labels
-    xa, ya = np.vstack(xa_parts), np.asarray(ya_list)
-    print(f"{len(y)} human pairs; {len(groups)} paraphrase groups -> {len(ya)} added pairs ({ya.mean():.2f} positive); "
+    x = human_features(base, data, args.cache)
+    xa, ya, n_groups = group_features(base, args.per_file)
+    print(f"{len(y)} human pairs; {n_groups} paraphrase groups -> {len(ya)} added pairs ({ya.mean():.2f} positive); "
           f"features in {time.perf_counter() - t0:.0f} s")
 
-    probes = {k: read_jsonl(ROOT / "benchmarks" / "data" / f"paraphrase_probe{s}.jsonl") for k, s in (("A", ""), ("B", "_b"), ("C", "_c"))}
-    probe_groups = {k: [g["paraphrases"] + g["different"] for g in v] for k, v in probes.items()}
+    probes = load_probes()
     mask = monotone_mask(base.config["feature_names"])
     tr, te = (np.asarray(v) for v in grouped_split(data.groups, 0.2, 0))
     outer = grouped_folds(data.groups, y, 5, 1)
 
     gi = base.config["feature_names"].index(GATE_FEATURE)
-    print(f"{'gate':>8s} {'alpha':>6s} {'held-out':>8s} {'cv1000':>7s} {'darling':>7s}  probe A / B / C recall/separation at it")
+    official = "  GPT-4o / humans classes / ARI at it (official 2.89 / 6.58)" if args.official else ""
+    print(f"{'gate':>8s} {'alpha':>6s} {'held-out':>8s} {'cv1000':>7s} {'darling':>7s}  probe A / B / C recall/separation at it{official}")
     for gate_arg in args.gates:
         lo, hi = (float(v) for v in gate_arg.split(","))
         for alpha in ALPHAS:
@@ -113,20 +91,12 @@ def main() -> None:
             for k in range(5):
                 test = outer == k
                 pooled[test] = _predict(fit_heads(x[~test], y[~test], 0.3, 0, mask, short), x[test], short)
-            judge = copy.copy(base)  # shares the memo: every text is embedded once
-            judge.coef, judge.mean, judge.scale = w["coef"].ravel(), w["mean"].ravel(), w["scale"].ravel()
-            judge.intercept = float(np.ravel(w["intercept"])[0])
-            if short is not None:
-                judge.short_head = tuple(w[f"short_{k}"].ravel() for k in ("coef", "mean", "scale")) + (
-                    float(np.ravel(w["short_intercept"])[0]),)
-                judge.gate_words, judge._gate_column = (lo, hi), gi
-            mats = {k: group_score_matrices(judge, probe_groups[k], prompts=[g["prompt"] for g in probes[k]]) for k in probes}
-            t_d, _, _ = probe_point(probe_groups["A"] + probe_groups["B"], mats["A"] + mats["B"], min_recall=0.80)
-            res = []
-            for k in probes:
-                _, r, s = probe_point(probe_groups[k], mats[k], grid=[t_d])
-                res.append(f"{r:.3f} / {s:.3f}")
-            print(f"{gate_arg:>8s} {alpha:6.2f} {held:8.3f} {roc_auc_score(y, pooled):7.4f} {t_d:7.2f}  {', '.join(res)}", flush=True)
+            judge = with_heads(base, w, (lo, hi) if short else None)
+            t_d, figures = darling_probe_figures(judge, probes)
+            if args.official:
+                figures += "  {:.2f} / {:.3f}, {:.2f} / {:.3f}".format(
+                    *official_agreement(judge, t_d, "gpt-4o"), *official_agreement(judge, t_d, "humans"))
+            print(f"{gate_arg:>8s} {alpha:6.2f} {held:8.3f} {roc_auc_score(y, pooled):7.4f} {t_d:7.2f}  {figures}", flush=True)
     print(f"{time.perf_counter() - t0:.0f} s; 2-core x86_64 CPU, no GPU")
 
 

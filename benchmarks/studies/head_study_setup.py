@@ -1,0 +1,123 @@
+"""Shared set-up of the head studies (``head_augmentation.py``, ``short_head.py``); not a study itself.
+
+Both studies refit the shipped judge's head on the same data and score the same probes:
+
+* the 1,000 human pairs' features under the shipped judge (encoder, adapter, sketch), cached in ``.npy`` on request;
+* the paraphrase-group pairs: 120 seeded groups of each of the five ``benchmarks/data/paraphrase_train*.jsonl``
+  files, read by the library's :func:`~diversity_metrics.training.data.load_group_pairs` (the reader
+  ``train_judge(short_head_groups=...)`` uses), paraphrase / paraphrase pairs 1, paraphrase / different pairs 0;
+* probes A / B / C and the ``darling`` rule (greedy; the highest separation with recall >= 0.80 on A + B pooled),
+  re-applied to a refitted head, as ``benchmarks/paraphrase_probe.py`` and ``train_default_judge.py`` do.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+PAIRS = ROOT.parent / "shared" / "data" / "noveltybench" / "equivalence_pairs_train.jsonl"
+DATA = ROOT / "benchmarks" / "data"
+TRAIN_FILES = ("paraphrase_train", "paraphrase_train_extra", "paraphrase_train_topics", "paraphrase_train_contrast",
+               "paraphrase_train_short")
+PROBES = (("A", "paraphrase_probe"), ("B", "paraphrase_probe_b"), ("C", "paraphrase_probe_c"))
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def human_features(base: Any, data: Any, cache: Path | None) -> np.ndarray:
+    """The feature matrix of ``data``'s pairs under ``base`` (a memoised judge), read from / written to ``cache``."""
+    if cache is not None and cache.exists():
+        return np.load(cache)
+    texts = list(dict.fromkeys([*data.texts_a, *data.texts_b]))
+    emb = dict(zip(texts, base.embed(texts), strict=True))
+    x = np.vstack([
+        base.features(emb[a][None], emb[b][None], [a], [b], p)
+        for a, b, p in zip(data.texts_a, data.texts_b, data.prompt_list(), strict=True)
+    ])
+    if cache is not None:
+        np.save(cache, x)
+    return x
+
+
+def group_features(base: Any, per_file: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
+    """Features and labels of the paraphrase-group pairs (``per_file`` groups a file), and the number of groups."""
+    from diversity_metrics.training.data import load_group_pairs
+
+    pairs = load_group_pairs([DATA / f"{name}.jsonl" for name in TRAIN_FILES], per_file, seed)
+    prompts = pairs.prompt_list()
+    runs: list[tuple[int, int]] = []  # one run of consecutive pairs a group (one prompt each)
+    for i, g in enumerate(pairs.groups):
+        if runs and pairs.groups[runs[-1][0]] == g:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+    parts = []
+    for lo, hi in runs:
+        ta, tb = pairs.texts_a[lo:hi], pairs.texts_b[lo:hi]
+        base.embed(list(dict.fromkeys([*ta, *tb])))  # the group's texts in one batch (paraphrases, then different)
+        parts.append(base.features(base.embed(ta), base.embed(tb), ta, tb, prompts[lo]))
+    return np.vstack(parts), np.asarray(pairs.labels), len(runs)
+
+
+def load_probes() -> dict[str, tuple[list[list[str]], list[str]]]:
+    """Each probe's groups (paraphrases, then the different answers) and prompts."""
+    out = {}
+    for key, stem in PROBES:
+        rows = read_jsonl(DATA / f"{stem}.jsonl")
+        out[key] = ([g["paraphrases"] + g["different"] for g in rows], [g["prompt"] for g in rows])
+    return out
+
+
+def with_heads(base: Any, w: dict[str, np.ndarray], gate_words: tuple[float, float] | None = None) -> Any:
+    """A copy of ``base`` (sharing its encoder and memo) scoring with the fitted head(s) ``w`` (``fit_heads``)."""
+    import copy
+
+    judge = copy.copy(base)
+    judge._variants = {}  # its own for_strategy copies, never the base's
+    judge.coef, judge.mean, judge.scale = w["coef"].ravel(), w["mean"].ravel(), w["scale"].ravel()
+    judge.intercept = float(np.ravel(w["intercept"])[0])
+    if gate_words is not None:
+        from diversity_metrics.judges.learned import GATE_FEATURE
+
+        judge.short_head = tuple(w[f"short_{k}"].ravel() for k in ("coef", "mean", "scale")) + (
+            float(np.ravel(w["short_intercept"])[0]),)
+        judge.gate_words = gate_words
+        judge._gate_column = base.config["feature_names"].index(GATE_FEATURE)
+    return judge
+
+
+def darling_probe_figures(judge: Any, probes: dict[str, tuple[list[list[str]], list[str]]]) -> tuple[float, str]:
+    """The ``darling`` threshold re-chosen for ``judge`` and ``"r / s, r / s, r / s"`` for probes A / B / C at it."""
+    from diversity_metrics.training.operating_points import group_score_matrices, probe_point
+
+    mats = {k: group_score_matrices(judge, groups, prompts=prompts) for k, (groups, prompts) in probes.items()}
+    t_d, _, _ = probe_point(probes["A"][0] + probes["B"][0], mats["A"] + mats["B"], min_recall=0.80)
+    figures = []
+    for k, (groups, _) in probes.items():
+        _, r, s = probe_point(groups, mats[k], grid=[t_d])
+        figures.append(f"{r:.3f} / {s:.3f}")
+    return t_d, ", ".join(figures)
+
+
+def official_agreement(judge: Any, threshold: float, system: str = "gpt-4o") -> tuple[float, float]:
+    """Mean classes and mean ARI against NoveltyBench's official partitions of ``system``'s generations (greedy,
+    ``judge`` at ``threshold``, the default short rule), as ``benchmarks/partition_agreement.py`` prints them."""
+    import copy
+
+    from sklearn.metrics import adjusted_rand_score
+
+    from diversity_metrics import partition_batch
+
+    rows = read_jsonl(ROOT.parent / "shared" / "data" / "noveltybench" / "generations" / f"{system}.jsonl")
+    at = copy.copy(judge)
+    at.threshold = threshold  # the setter clears any per-strategy and mixed-length thresholds
+    ours = partition_batch([r["generations"] for r in rows], prompts=[r["prompt"] for r in rows], judge=at,
+                           strategy="greedy")
+    classes = float(np.mean([max(p) + 1 for p in ours]))
+    return classes, float(np.mean([adjusted_rand_score(r["partition"], p) for r, p in zip(rows, ours, strict=True)]))
