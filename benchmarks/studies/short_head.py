@@ -21,11 +21,13 @@ for each gate (``--gates``) and ``alpha`` in 0.3, 1, 3 (``alpha = 0``: no short 
 0.830, 0.841 / 0.903, 0.791 / 0.753, 0.733 / 0.716). ``benchmarks/train_default_judge.py --short-head`` builds the
 gate 40-150, alpha 1 judge in full (its ``C`` re-chosen by cross-validation: 0.1).
 
-With ``--official`` each row also prints GPT-4o's mean classes and ARI against NoveltyBench's official partitions
-(greedy, at the row's ``darling`` threshold; as ``benchmarks/partition_agreement.py``): alpha 0 gives the shipped
-default point's 1.83 / 0.442 and 6.96 / 0.698 on the human file.
+With ``--official`` each row also prints GPT-4o's and the human file's mean classes and ARI against NoveltyBench's
+official partitions (greedy, at the row's ``darling`` threshold; as ``benchmarks/partition_agreement.py``; alpha 0
+gives the shipped default point's 1.83 / 0.442 and 6.96 / 0.698), and how many of ``mixed_length_pairs.py``'s six
+one-word-vs-longer pairs of different answers score above it (v5.1: 0 of 6, max 0.073). ``--nonneg length_ratio`` keeps
+that weight >= 0 in both heads (the human head's is already positive, so only the short head changes).
 
-    python benchmarks/studies/short_head.py [--cache FILE.npy] [--gates 40,150 30,100 60,250] [--official]   # ~4 min on 2 CPU cores (80 s with --cache)
+    python benchmarks/studies/short_head.py [--cache FILE.npy] [--gates 40,150 30,100 60,250] [--official] [--nonneg length_ratio]   # ~4 min on 2 CPU cores (80 s with --cache)
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from head_study_setup import (
     official_agreement,
     with_heads,
 )
+from mixed_length_pairs import PAIRS as MIXED_PAIRS
 
 ALPHAS = (0.0, 0.3, 1.0, 3.0)
 
@@ -53,6 +56,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=None, help="human-pair feature cache (.npy) to write / reuse")
     parser.add_argument("--per-file", type=int, default=120)
     parser.add_argument("--gates", nargs="+", default=["40,150", "30,100", "60,250"], help="lo,hi words")
+    parser.add_argument("--nonneg", nargs="*", default=[],
+                        help="more features whose weights both heads must keep >= 0 (e.g. length_ratio)")
     parser.add_argument("--official", action="store_true",
                         help="also GPT-4o / humans classes and ARI against the official partitions at the darling threshold")
     args = parser.parse_args()
@@ -75,11 +80,17 @@ def main() -> None:
 
     probes = load_probes()
     mask = monotone_mask(base.config["feature_names"])
+    names = base.config["feature_names"]
+    unknown = sorted(set(args.nonneg) - set(names))
+    if unknown:
+        parser.error(f"--nonneg: not pair features of the shipped judge: {unknown}")
+    mask = mask | np.isin(names, args.nonneg)
     tr, te = (np.asarray(v) for v in grouped_split(data.groups, 0.2, 0))
     outer = grouped_folds(data.groups, y, 5, 1)
 
     gi = base.config["feature_names"].index(GATE_FEATURE)
-    official = "  GPT-4o / humans classes / ARI at it (official 2.89 / 6.58)" if args.official else ""
+    official = ("  GPT-4o / humans classes / ARI at it (official 2.89 / 6.58); mixed_length_pairs.py pairs merged at it"
+                if args.official else "")
     print(f"{'gate':>8s} {'alpha':>6s} {'held-out':>8s} {'cv1000':>7s} {'darling':>7s}  probe A / B / C recall/separation at it{official}")
     for gate_arg in args.gates:
         lo, hi = (float(v) for v in gate_arg.split(","))
@@ -96,6 +107,8 @@ def main() -> None:
             if args.official:
                 figures += "  {:.2f} / {:.3f}, {:.2f} / {:.3f}".format(
                     *official_agreement(judge, t_d, "gpt-4o"), *official_agreement(judge, t_d, "humans"))
+                mixed = [float(judge.score_pairs([(a, b)], prompt=p)[0]) for p, a, b in MIXED_PAIRS]
+                figures += f"; {sum(m > t_d for m in mixed)} of {len(mixed)} (max {max(mixed):.3f})"
             print(f"{gate_arg:>8s} {alpha:6.2f} {held:8.3f} {roc_auc_score(y, pooled):7.4f} {t_d:7.2f}  {figures}", flush=True)
     print(f"{time.perf_counter() - t0:.0f} s; 2-core x86_64 CPU, no GPU")
 
