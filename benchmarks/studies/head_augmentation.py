@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from head_study_setup import PAIRS, darling_probe_figures, group_features, human_features, load_probes, with_heads
+from head_study_setup import darling_probe_figures, load_study, with_heads
 
 ALPHAS = (0.0, 0.03, 0.1, 0.3, 1.0, 3.0)
 
@@ -36,24 +36,12 @@ def main() -> None:
 
     from sklearn.metrics import roc_auc_score
 
-    from diversity_metrics.judges.learned import LearnedJudge
-    from diversity_metrics.training.data import grouped_folds, grouped_split, load_pairs
-    from diversity_metrics.training.operating_points import memoised
-    from diversity_metrics.training.train import _predict, fit_head, monotone_mask
+    from diversity_metrics.training.train import _predict, fit_head
 
     t0 = time.perf_counter()
-    data = load_pairs(PAIRS)
-    y = np.asarray(data.labels)
-    base = memoised(LearnedJudge.load(device="cpu"), threshold=0.5)  # raw probabilities
-    x = human_features(base, data, args.cache)
-    xa, ya, n_groups = group_features(base, args.per_file)
-    print(f"{len(y)} human pairs; {n_groups} paraphrase groups -> {len(ya)} added pairs ({ya.mean():.2f} positive); "
-          f"features in {time.perf_counter() - t0:.0f} s")
-
-    probes = load_probes()
-    mask = monotone_mask(base.config["feature_names"])
-    tr, te = (np.asarray(v) for v in grouped_split(data.groups, 0.2, 0))
-    outer = grouped_folds(data.groups, y, 5, 1)
+    st = load_study(args.cache, args.per_file)
+    base, x, y, xa, ya, probes, mask, tr, te, outer = (
+        st.base, st.x, st.y, st.xa, st.ya, st.probes, st.mask, st.tr, st.te, st.outer)
 
     def fit(idx: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
         if alpha == 0:

@@ -12,7 +12,10 @@ Both studies refit the shipped judge's head on the same data and score the same 
 
 from __future__ import annotations
 
+import functools
 import json
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +108,50 @@ def darling_probe_figures(judge: Any, probes: dict[str, tuple[list[list[str]], l
     return t_d, ", ".join(figures)
 
 
+@dataclass
+class Study:
+    """What both head studies fit and score: the human pairs (features ``x``, labels ``y``, the held-out split
+    ``tr`` / ``te`` and cv1000's folds ``outer``), the group pairs ``xa`` / ``ya``, the probes, the monotone mask and the
+    memoised shipped judge ``base`` (raw probabilities)."""
+
+    base: Any
+    x: np.ndarray
+    y: np.ndarray
+    xa: np.ndarray
+    ya: np.ndarray
+    probes: dict[str, tuple[list[list[str]], list[str]]]
+    mask: np.ndarray
+    tr: np.ndarray
+    te: np.ndarray
+    outer: np.ndarray
+
+
+def load_study(cache: Path | None, per_file: int) -> Study:
+    """Load the shipped judge and everything a head study needs; prints what it read and how long it took."""
+    from diversity_metrics.judges.learned import LearnedJudge
+    from diversity_metrics.training.data import grouped_folds, grouped_split, load_pairs
+    from diversity_metrics.training.operating_points import memoised
+    from diversity_metrics.training.train import monotone_mask
+
+    t0 = time.perf_counter()
+    data = load_pairs(PAIRS)
+    y = np.asarray(data.labels)
+    base = memoised(LearnedJudge.load(device="cpu"), threshold=0.5)  # raw probabilities
+    x = human_features(base, data, cache)
+    xa, ya, n_groups = group_features(base, per_file)
+    print(f"{len(y)} human pairs; {n_groups} paraphrase groups -> {len(ya)} added pairs ({ya.mean():.2f} positive); "
+          f"features in {time.perf_counter() - t0:.0f} s")
+    tr, te = (np.asarray(v) for v in grouped_split(data.groups, 0.2, 0))
+    return Study(base, x, y, xa, ya, load_probes(), monotone_mask(base.config["feature_names"]), tr, te,
+                 grouped_folds(data.groups, y, 5, 1))
+
+
+@functools.cache
+def _generations(system: str) -> tuple[list[dict], list[list[str]], list[str]]:
+    rows = read_jsonl(ROOT.parent / "shared" / "data" / "noveltybench" / "generations" / f"{system}.jsonl")
+    return rows, [r["generations"] for r in rows], [r["prompt"] for r in rows]
+
+
 def official_agreement(judge: Any, threshold: float, system: str = "gpt-4o") -> tuple[float, float]:
     """Mean classes and mean ARI against NoveltyBench's official partitions of ``system``'s generations (greedy,
     ``judge`` at ``threshold``, the default short rule), as ``benchmarks/partition_agreement.py`` prints them."""
@@ -114,10 +161,9 @@ def official_agreement(judge: Any, threshold: float, system: str = "gpt-4o") -> 
 
     from diversity_metrics import partition_batch
 
-    rows = read_jsonl(ROOT.parent / "shared" / "data" / "noveltybench" / "generations" / f"{system}.jsonl")
+    rows, groups, prompts = _generations(system)
     at = copy.copy(judge)
     at.threshold = threshold  # the setter clears any per-strategy and mixed-length thresholds
-    ours = partition_batch([r["generations"] for r in rows], prompts=[r["prompt"] for r in rows], judge=at,
-                           strategy="greedy")
+    ours = partition_batch(groups, prompts=prompts, judge=at, strategy="greedy")
     classes = float(np.mean([max(p) + 1 for p in ours]))
     return classes, float(np.mean([adjusted_rand_score(r["partition"], p) for r, p in zip(rows, ours, strict=True)]))

@@ -37,15 +37,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from head_study_setup import (
-    PAIRS,
-    darling_probe_figures,
-    group_features,
-    human_features,
-    load_probes,
-    official_agreement,
-    with_heads,
-)
+from head_study_setup import darling_probe_figures, load_study, official_agreement, with_heads
 from mixed_length_pairs import PAIRS as MIXED_PAIRS
 
 ALPHAS = (0.0, 0.3, 1.0, 3.0)
@@ -64,31 +56,19 @@ def main() -> None:
 
     from sklearn.metrics import roc_auc_score
 
-    from diversity_metrics.judges.learned import GATE_FEATURE, LearnedJudge
-    from diversity_metrics.training.data import grouped_folds, grouped_split, load_pairs
-    from diversity_metrics.training.operating_points import memoised
-    from diversity_metrics.training.train import ShortHeadData, _predict, fit_heads, monotone_mask
+    from diversity_metrics.judges.learned import GATE_FEATURE
+    from diversity_metrics.training.train import ShortHeadData, _predict, fit_heads
 
     t0 = time.perf_counter()
-    data = load_pairs(PAIRS)
-    y = np.asarray(data.labels)
-    base = memoised(LearnedJudge.load(device="cpu"), threshold=0.5)  # raw probabilities
-    x = human_features(base, data, args.cache)
-    xa, ya, n_groups = group_features(base, args.per_file)
-    print(f"{len(y)} human pairs; {n_groups} paraphrase groups -> {len(ya)} added pairs ({ya.mean():.2f} positive); "
-          f"features in {time.perf_counter() - t0:.0f} s")
-
-    probes = load_probes()
-    mask = monotone_mask(base.config["feature_names"])
+    st = load_study(args.cache, args.per_file)
+    base, x, y, xa, ya, probes, tr, te, outer = st.base, st.x, st.y, st.xa, st.ya, st.probes, st.tr, st.te, st.outer
     names = base.config["feature_names"]
     unknown = sorted(set(args.nonneg) - set(names))
     if unknown:
         parser.error(f"--nonneg: not pair features of the shipped judge: {unknown}")
-    mask = mask | np.isin(names, args.nonneg)
-    tr, te = (np.asarray(v) for v in grouped_split(data.groups, 0.2, 0))
-    outer = grouped_folds(data.groups, y, 5, 1)
+    mask = st.mask | np.isin(names, args.nonneg)
 
-    gi = base.config["feature_names"].index(GATE_FEATURE)
+    gi = names.index(GATE_FEATURE)
     official = ("  GPT-4o / humans classes / ARI at it (official 2.89 / 6.58); mixed_length_pairs.py pairs merged at it"
                 if args.official else "")
     print(f"{'gate':>8s} {'alpha':>6s} {'held-out':>8s} {'cv1000':>7s} {'darling':>7s}  probe A / B / C recall/separation at it{official}")
