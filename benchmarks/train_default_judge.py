@@ -49,6 +49,8 @@ each gives, and the time. Embeddings are cached (``--cache``) so a rerun skips t
     python benchmarks/train_default_judge.py --adapter-from-judge diversity_metrics/judges/default --output DIR [--short-head]
     # the narrow-gate short head studied the same day (not shipped: it merges one-word answers with longer, other ones):
     python benchmarks/train_default_judge.py --adapter-from-judge diversity_metrics/judges/default --output DIR --short-head --short-head-gate-words 12 40
+    # --feature-set SET and --short-head-groups FILE ... (e.g. with benchmarks/data/paraphrase_train_mixed*.jsonl) for the
+    # mixed-length study (docs/model-card.md; no judge built from it yet)
 """
 
 from __future__ import annotations
@@ -86,6 +88,8 @@ def main() -> None:
     parser.add_argument("--adapter", default=None, help="peft LoRA adapter folder for the encoder (train_judge_adapter.py)")
     parser.add_argument("--adapter-from-judge", default=None,
                         help="reuse the encoder adapter stored in this judge folder (e.g. the shipped one) instead of --adapter")
+    parser.add_argument("--feature-set", default=None,
+                        help="pair feature set (diversity_metrics.judges.pair_features.FEATURE_SETS; default: the library's)")
     parser.add_argument("--short-head", action="store_true",
                         help="also fit the short-answer head (config format 6) on the five paraphrase_train*.jsonl files "
                              "(studied 2026-12-07, not shipped: see docs/model-card.md)")
@@ -119,6 +123,7 @@ def main() -> None:
         adapter=adapter,
         short_head_groups=args.short_head_groups or (list(SHORT_HEAD_GROUPS) if args.short_head else []), short_head_per_file=args.short_head_per_file,
         short_head_weight=args.short_head_weight,
+        **({"feature_set": args.feature_set} if args.feature_set else {}),
         **({"short_head_gate_words": tuple(args.short_head_gate_words)} if args.short_head_gate_words else {}),
     )
     t_train = time.perf_counter() - t0

@@ -316,6 +316,31 @@ def test_content_contrast_features_flag_same_wording_with_other_content():
     assert flags["no_short_number_conflict"] == 1.0 and flags["no_word_swap"] == pytest.approx(1 - 25 / 27)
 
 
+def _miss(a: str, b: str) -> float:
+    fs = "cos+lex+struct+tok+ctr+ptok+ans"
+    e = np.zeros((1, 1 + 4 + 2 * 5))
+    e[0, 0] = 1
+    ab = pair_features(e, e, [a], [b], feature_set=fs, dim=4, sketch_tokens=2)[0]
+    ba = pair_features(e, e, [b], [a], feature_set=fs, dim=4, sketch_tokens=2)[0]
+    assert np.array_equal(ab, ba) and feature_names(fs, 4)[-1] == "no_short_answer_miss"
+    return float(ab[-1])
+
+
+def test_short_answer_miss_flags_a_bare_answer_the_other_text_never_names():
+    # the bare answer's word is absent from the longer text: flagged (0)
+    assert _miss("Affect.", "It depends on the rest of the sentence.") == 0.0
+    assert _miss("Affect.", "Effect, since it's about the result.") == 0.0
+    assert _miss("Mercury.", "Venus.") == 0.0  # equal counts: either side's miss counts
+    # named in the other text (plurals and number words folded): not flagged (1)
+    assert _miss("Paris.", "The capital of France is Paris.") == 1.0
+    assert _miss("Cats.", "A cat, since it needs less space.") == 1.0
+    assert _miss("Six.", "Hexagons are six-sided shapes.") == 1.0
+    # yes / no words name no answer; answers of more than 3 content words are never flagged
+    assert _miss("Yes.", "No, botanically it is a vegetable.") == 1.0
+    assert _miss("Nope.", "That's a myth; bats can see.") == 1.0
+    assert _miss("Bats use echolocation to hunt insects.", "Whales sing long songs underwater.") == 1.0
+
+
 def test_load_bad_folder_and_encoder(tmp_path):
     with pytest.raises(ValueError, match="not a learned-judge folder"):
         LearnedJudge.load(tmp_path)

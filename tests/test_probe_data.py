@@ -21,7 +21,8 @@ def _load(name: str) -> list[dict]:
     [("paraphrase_probe.jsonl", 26, 18), ("paraphrase_probe_b.jsonl", 43, 16), ("paraphrase_train.jsonl", 55, 20),
      ("paraphrase_train_extra.jsonl", 28, 12), ("paraphrase_probe_c.jsonl", 45, 20),
      ("paraphrase_train_topics.jsonl", 590, 328), ("paraphrase_train_contrast.jsonl", 248, 157),
-     ("paraphrase_train_short.jsonl", 592, 0)]
+     ("paraphrase_train_short.jsonl", 592, 0), ("paraphrase_train_mixed.jsonl", 143, 0),
+     ("paraphrase_train_mixed_facts.jsonl", 102, 0)]
 )
 def test_probe_groups_are_well_formed(name, n_short, n_long):
     groups = _load(name)
@@ -35,7 +36,8 @@ def test_probe_groups_are_well_formed(name, n_short, n_long):
 
 PROBES = ("paraphrase_probe.jsonl", "paraphrase_probe_b.jsonl", "paraphrase_probe_c.jsonl")
 TRAIN = ("paraphrase_train.jsonl", "paraphrase_train_extra.jsonl", "paraphrase_train_topics.jsonl",
-         "paraphrase_train_contrast.jsonl", "paraphrase_train_short.jsonl")
+         "paraphrase_train_contrast.jsonl", "paraphrase_train_short.jsonl", "paraphrase_train_mixed.jsonl",
+         "paraphrase_train_mixed_facts.jsonl")
 
 
 def _prompts(groups: list[dict]) -> set[str]:
@@ -75,7 +77,9 @@ def _tokens(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"[a-z0-9]+", text.lower()))
 
 
-def test_short_training_groups_are_not_near_any_probe():
+@pytest.mark.parametrize("name", ["paraphrase_train_short.jsonl", "paraphrase_train_mixed.jsonl",
+                                  "paraphrase_train_mixed_facts.jsonl"])
+def test_short_training_groups_are_not_near_any_probe(name):
     """The short-answer groups were filtered by word overlap, not only by exact text: no prompt within Jaccard 0.3
     of a probe's prompt, no answer within 0.5 of a probe's answer (over all lower-cased word tokens, stopwords
     included, so even "What is X?" prompts that share only their frame were dropped)."""
@@ -86,6 +90,27 @@ def test_short_training_groups_are_not_near_any_probe():
     def near(tokens: frozenset[str], others: list[frozenset[str]], limit: float) -> bool:
         return any(len(tokens & o) >= limit * len(tokens | o) for o in others)
 
-    for g in _load("paraphrase_train_short.jsonl"):
+    for g in _load(name):
         assert not near(_tokens(g["prompt"]), probe_prompts, 0.3), g["id"]
         assert not any(near(_tokens(t), probe_answers, 0.5) for t in g["paraphrases"] + g["different"]), g["id"]
+
+
+# the six pairs of test_learned_judge.py's mixed-length test (and benchmarks/studies/mixed_length_pairs.py)
+HELD_OUT_MIXED = [
+    'Is it "affect" or "effect" in "the weather will ___ our picnic"?', "What's your favourite colour?",
+    "What is the capital of France?", "Is a tomato a fruit?", "Affect.", "It depends on the rest of the sentence.",
+    "Either one works; they mean the same thing.", "Effect, since it's about the result.", "Blue.",
+    "My favourite colour is green.", "Paris.", "It is Berlin, the capital of Germany.", "Yes.",
+    "No, botanically it is a vegetable.",
+]
+
+
+@pytest.mark.parametrize("name", ["paraphrase_train_mixed.jsonl", "paraphrase_train_mixed_facts.jsonl"])
+def test_mixed_length_groups_stay_away_from_the_held_out_mixed_length_pairs(name):
+    """The groups written to teach one-word-vs-longer pairs must not hold the pairs that check it: no prompt within
+    Jaccard 0.3 and no answer within 0.5 of the six held-out pairs' texts."""
+    held = [_tokens(t) for t in HELD_OUT_MIXED]
+    for g in _load(name):
+        for text, limit in [(g["prompt"], 0.3)] + [(t, 0.5) for t in g["paraphrases"] + g["different"]]:
+            tokens = _tokens(text)
+            assert not any(len(tokens & h) >= limit * len(tokens | h) for h in held), (g["id"], text)

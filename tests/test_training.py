@@ -98,6 +98,22 @@ def test_same_seed_same_weights(trained, small_pairs, tmp_path):
     assert again.threshold == judge.threshold
 
 
+def test_a_judge_with_the_short_answer_feature_trains_saves_and_reloads(trained, small_pairs, tmp_path):
+    """The ``ans`` feature group (studied, not in the shipped judge) goes through the one training and loading path;
+    its weight is monotone like the other contrast features."""
+    _, _, cache = trained
+    fs = "cos+lex+struct+tok+ctr+ptok+ans"
+    judge = train_judge(small_pairs, tmp_path / "j", seed=3, n_folds=3, n_boot=50, embedding_cache=cache, device="cpu",
+                        feature_set=fs)
+    cfg = json.loads((tmp_path / "j" / "config.json").read_text())
+    assert cfg["feature_set"] == fs and cfg["feature_names"][-1] == "no_short_answer_miss"
+    assert judge.coef[-1] >= 0.0
+    again = LearnedJudge.load(tmp_path / "j", device="cpu")
+    pairs = [("Affect.", "It depends on the rest of the sentence."), ("Paris.", "The capital of France is Paris.")]
+    assert np.array_equal(judge.score_pairs(pairs), again.score_pairs(pairs))
+    assert np.array_equal(again.score_pairs(pairs), again.score_pairs([(b, a) for a, b in pairs]))
+
+
 def test_cli_subcommand_trains_and_prints_metrics(small_pairs, trained, tmp_path, capsys):
     _, _, cache = trained
     parser = argparse.ArgumentParser(prog="diversity-metrics")

@@ -48,11 +48,14 @@ def human_features(base: Any, data: Any, cache: Path | None) -> np.ndarray:
     return x
 
 
-def group_features(base: Any, per_file: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
-    """Features and labels of the paraphrase-group pairs (``per_file`` groups a file), and the number of groups."""
+def group_features(
+    base: Any, per_file: int, seed: int = 0, files: tuple[str, ...] = TRAIN_FILES
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Features and labels of the pairs of ``files``' paraphrase groups (``per_file`` groups a file), and the number
+    of groups."""
     from diversity_metrics.training.data import load_group_pairs
 
-    pairs = load_group_pairs([DATA / f"{name}.jsonl" for name in TRAIN_FILES], per_file, seed)
+    pairs = load_group_pairs([DATA / f"{name}.jsonl" for name in files], per_file, seed)
     prompts = pairs.prompt_list()
     runs: list[tuple[int, int]] = []  # one run of consecutive pairs a group (one prompt each)
     for i, g in enumerate(pairs.groups):
@@ -95,6 +98,22 @@ def with_heads(base: Any, w: dict[str, np.ndarray], gate_words: tuple[float, flo
     return judge
 
 
+def probe_mixed_length_merges(judge: Any, probes: dict[str, tuple[list[list[str]], list[str]]], threshold: float,
+                              words: int = 3) -> tuple[int, int]:
+    """Of the probes' paraphrase / different-answer pairs in which one answer has at most ``words`` words and the
+    other more, how many ``judge`` scores above ``threshold`` (merges), and how many there are."""
+    merged = total = 0
+    for groups, prompts in probes.values():
+        for g, prompt in zip(groups, prompts, strict=True):
+            para, diff = g[:3], g[3:]
+            pairs = [(a, b) for a in para for b in diff
+                     if min(len(a.split()), len(b.split())) <= words < max(len(a.split()), len(b.split()))]
+            if pairs:
+                merged += int((judge.score_pairs(pairs, prompt=prompt) > threshold).sum())
+                total += len(pairs)
+    return merged, total
+
+
 def darling_probe_figures(judge: Any, probes: dict[str, tuple[list[list[str]], list[str]]]) -> tuple[float, str]:
     """The ``darling`` threshold re-chosen for ``judge`` and ``"r / s, r / s, r / s"`` for probes A / B / C at it."""
     from diversity_metrics.training.operating_points import group_score_matrices, probe_point
@@ -126,8 +145,12 @@ class Study:
     outer: np.ndarray
 
 
-def load_study(cache: Path | None, per_file: int) -> Study:
-    """Load the shipped judge and everything a head study needs; prints what it read and how long it took."""
+def load_study(
+    cache: Path | None, per_file: int, files: tuple[str, ...] = TRAIN_FILES, feature_set: str | None = None
+) -> Study:
+    """Load the shipped judge and everything a head study needs (the group pairs from ``files``); prints what it
+    read and how long it took. ``feature_set`` replaces the shipped judge's pair features (same encoder, adapter
+    and sketch), e.g. one with more feature groups; ``cache`` must then be a file of that feature set."""
     from diversity_metrics.judges.learned import LearnedJudge
     from diversity_metrics.training.data import grouped_folds, grouped_split, load_pairs
     from diversity_metrics.training.operating_points import memoised
@@ -137,8 +160,17 @@ def load_study(cache: Path | None, per_file: int) -> Study:
     data = load_pairs(PAIRS)
     y = np.asarray(data.labels)
     base = memoised(LearnedJudge.load(device="cpu"), threshold=0.5)  # raw probabilities
+    if feature_set is not None:
+        from diversity_metrics.judges.pair_features import feature_names
+
+        base.feature_set = feature_set
+        dim = int(base.config.get("embedding_dim", 384))
+        base.config = dict(base.config, feature_set=feature_set, feature_names=feature_names(feature_set, dim))
     x = human_features(base, data, cache)
-    xa, ya, n_groups = group_features(base, per_file)
+    if x.shape[1] != len(base.config["feature_names"]):
+        raise ValueError(f"{cache}: {x.shape[1]} feature columns, feature set {base.feature_set!r} has "
+                         f"{len(base.config['feature_names'])}; give another --cache")
+    xa, ya, n_groups = group_features(base, per_file, files=files)
     print(f"{len(y)} human pairs; {n_groups} paraphrase groups -> {len(ya)} added pairs ({ya.mean():.2f} positive); "
           f"features in {time.perf_counter() - t0:.0f} s")
     tr, te = (np.asarray(v) for v in grouped_split(data.groups, 0.2, 0))

@@ -4,7 +4,8 @@ The narrow-gate short head (docs/model-card.md, "Narrow-gate short head") scored
 paraphrase groups a one-word answer and its full-sentence form are paraphrases, while the different answers are
 written at the paraphrases' length, so a head fitted on them can learn "length mismatch = same answer". This prints
 the score of each pair below (all of them different answers) for the shipped judge and each ``--judge`` folder, with
-the folder's default-point thresholds; every score should be far below them.
+the folder's default-point thresholds; every score should be far below them. The training groups written against this
+failure (``benchmarks/data/paraphrase_train_mixed*.jsonl``) are kept away from these pairs (tests/test_probe_data.py).
 
     python benchmarks/studies/mixed_length_pairs.py [--judge DIR ...]     # ~20 s a judge on 2 CPU cores
 """

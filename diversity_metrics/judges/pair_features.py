@@ -23,6 +23,11 @@ raw texts. Feature groups (each a function of the unordered pair):
   ("... in 1969." vs "... in 1972."; "eight" and "8" are one number);
   ``no_name_conflict = 1 - [each side has a capitalised word inside a sentence (a name) that is not among
   the other's content words]`` ("Jane Austen wrote ..." vs "Charlotte Bronte wrote ...").
+* ``ans``: *short-answer miss* -- ``no_short_answer_miss = 1 - [the side with fewer content words has at most
+  3, some of them are not yes/no words, and none of those occurs among the other side's content words]``: a
+  bare answer that the other text never names ("Affect." vs "It depends on the rest of the sentence."; "Paris."
+  vs "The capital of France is Paris." has no miss); with equal counts either side's miss counts, so the
+  feature is symmetric.
 * ``tok``: IDF-weighted token alignment (BERTScore, Zhang et al., 2020, with IDF weights) over each text's
   *token sketch* -- the contextual embeddings of its ``K`` distinct word pieces of highest IDF:
   ``R = sum_i w_i max_j <a_i, b_j> / sum_i w_i``, ``P`` the same from ``b``'s side, feature ``(R + P) / 2``.
@@ -62,6 +67,7 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {
     "cos+lex+struct+tok": ("cos", "lex", "struct", "tok"),
     "cos+lex+struct+tok+ctr": ("cos", "lex", "struct", "tok", "ctr"),
     "cos+lex+struct+tok+ctr+ptok": ("cos", "lex", "struct", "tok", "ctr", "ptok"),
+    "cos+lex+struct+tok+ctr+ptok+ans": ("cos", "lex", "struct", "tok", "ctr", "ptok", "ans"),
 }
 
 _WORD = re.compile(r"\w+")
@@ -92,7 +98,13 @@ _STRUCT_NAMES = (
 _TOK_NAMES = ("token_align",)
 _PTOK_NAMES = ("token_align_answer",)
 _CTR_NAMES = ("no_word_swap", "no_short_number_conflict", "no_name_conflict")
+_ANS_NAMES = ("no_short_answer_miss",)
 SHORT_CONTENT_WORDS = 20
+SHORT_ANSWER_WORDS = 3
+# Words that say yes or no (or hedge it) rather than name an answer; a bare "Yes." has no answer word to look for.
+_POLARITY_WORDS = frozenset(
+    "yes yeah yep yup nope nah sure definitely absolutely certainly indeed correct true false right wrong".split()
+)
 _NUMBER_WORDS = {
     w: str(i)
     for i, w in enumerate(
@@ -236,6 +248,21 @@ def _ctr_row(a: _TextStats, b: _TextStats) -> list[float]:
     ]
 
 
+def _singular(word: str) -> str:
+    """``_stem`` keeps words of four letters, so "cats" / "cat" are folded here."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _ans_row(a: _TextStats, b: _TextStats) -> list[float]:
+    fewest = min(a.n_content, b.n_content)
+
+    def misses(short: _TextStats, other: _TextStats) -> bool:
+        answer = {_singular(w) for w in short.content - _POLARITY_WORDS}
+        return short.n_content == fewest and bool(answer) and not answer & {_singular(w) for w in other.content}
+
+    return [1.0 - float(fewest <= SHORT_ANSWER_WORDS and (misses(a, b) or misses(b, a)))]
+
+
 def _struct_row(a: _TextStats, b: _TextStats) -> list[float]:
     row = [_jaccard(a.bold, b.bold)]
     for ca, cb in zip(a.counts, b.counts, strict=True):
@@ -249,7 +276,7 @@ def _text_groups(texts_a: Sequence[str], texts_b: Sequence[str], groups: tuple[s
         if t not in stats:
             stats[t] = _TextStats(t)
     out: dict[str, np.ndarray] = {}
-    for group, row in (("lex", _lex_row), ("struct", _struct_row), ("ctr", _ctr_row)):
+    for group, row in (("lex", _lex_row), ("struct", _struct_row), ("ctr", _ctr_row), ("ans", _ans_row)):
         if group in groups:
             out[group] = np.array(
                 [row(stats[a], stats[b]) for a, b in zip(texts_a, texts_b, strict=True)], dtype=np.float64
@@ -382,6 +409,8 @@ def feature_names(feature_set: str, dim: int) -> list[str]:
             names += list(_CTR_NAMES)
         elif group == "ptok":
             names += list(_PTOK_NAMES)
+        elif group == "ans":
+            names += list(_ANS_NAMES)
         else:
             names += list(_STRUCT_NAMES)
     return names

@@ -359,7 +359,7 @@ MONOTONE_FEATURES = frozenset(
         "jaccard_1", "jaccard_2", "jaccard_3", "containment_1", "jaccard_first20", "jaccard_numbers",
         "same_first_line", "jaccard_bold",
         # content-contrast features, written as similarities (1 = no contrast)
-        "no_word_swap", "no_short_number_conflict", "no_name_conflict",
+        "no_word_swap", "no_short_number_conflict", "no_name_conflict", "no_short_answer_miss",
     }
 )
 
