@@ -114,6 +114,64 @@ def probe_mixed_length_merges(judge: Any, probes: dict[str, tuple[list[list[str]
     return merged, total
 
 
+def probe_mixed_pair_scores(judge: Any, probes: dict[str, tuple[list[list[str]], list[str]]],
+                            keys: str) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and labels (1: paraphrase / paraphrase) of the probes' (``keys``, e.g. ``"AB"``) within-group pairs
+    that the library calls mixed-length (``short_rule.mixed_length``: one answer of at most 5 words, one longer)."""
+    from diversity_metrics.judges.short_rule import mixed_length
+
+    scores: list[float] = []
+    labels: list[int] = []
+    for key in keys:
+        groups, prompts = probes[key]
+        for g, prompt in zip(groups, prompts, strict=True):
+            pairs = [(g[i], g[k], int(k < 3)) for i in range(3) for k in range(i + 1, len(g))]
+            pairs = [(a, b, y) for a, b, y in pairs if mixed_length(a, b)]
+            if pairs:
+                scores += judge.score_pairs([(a, b) for a, b, _ in pairs], prompt=prompt).tolist()
+                labels += [y for _, _, y in pairs]
+    return np.asarray(scores), np.asarray(labels)
+
+
+def mixed_length_darling(judge: Any, probes: dict[str, tuple[list[list[str]], list[str]]],
+                         min_recall: float = 0.80) -> tuple[float, str]:
+    """A ``mixed_length`` threshold for the ``darling`` point, chosen as the ``darling`` rule on pairs: on probes A + B's
+    mixed-length pairs, the highest separation (different pairs at or below it) among thresholds (0.02-0.98, step
+    0.01) that keep paraphrase recall >= ``min_recall``; and ``"r / s, r / s"`` for A + B and C's mixed pairs at it."""
+    s_ab, y_ab = probe_mixed_pair_scores(judge, probes, "AB")
+    s_c, y_c = probe_mixed_pair_scores(judge, probes, "C")
+
+    def rs(s: np.ndarray, y: np.ndarray, t: float) -> tuple[float, float]:
+        return float(np.mean(s[y == 1] > t)), float(np.mean(s[y == 0] <= t))
+
+    grid = np.round(np.arange(0.02, 0.985, 0.01), 2)
+    ok = [t for t in grid if rs(s_ab, y_ab, t)[0] >= min_recall]
+    t_m = max(ok, key=lambda t: (rs(s_ab, y_ab, t)[1], -t)) if ok else float(grid[0])
+    return float(t_m), "{:.3f} / {:.3f}, {:.3f} / {:.3f}".format(*rs(s_ab, y_ab, t_m), *rs(s_c, y_c, t_m))
+
+
+def at_point(judge: Any, threshold: float, mixed: float | None = None) -> Any:
+    """A copy of ``judge`` at ``threshold`` (every strategy) with ``mixed`` as its mixed-length threshold."""
+    import copy
+
+    out = copy.copy(judge)
+    out._variants = {}
+    out.threshold = threshold
+    out.mixed_length_threshold = mixed
+    return out
+
+
+def probe_figures(judge: Any, probes: dict[str, tuple[list[list[str]], list[str]]], threshold: float) -> str:
+    """``"r / s, r / s, r / s"``: probes A / B / C recall / separation (greedy) of ``judge`` at ``threshold``."""
+    from diversity_metrics.training.operating_points import group_score_matrices, probe_point
+
+    figures = []
+    for groups, prompts in probes.values():
+        _, r, s = probe_point(groups, group_score_matrices(judge, groups, prompts=prompts), grid=[threshold])
+        figures.append(f"{r:.3f} / {s:.3f}")
+    return ", ".join(figures)
+
+
 def darling_probe_figures(judge: Any, probes: dict[str, tuple[list[list[str]], list[str]]]) -> tuple[float, str]:
     """The ``darling`` threshold re-chosen for ``judge`` and ``"r / s, r / s, r / s"`` for probes A / B / C at it."""
     from diversity_metrics.training.operating_points import group_score_matrices, probe_point
@@ -184,9 +242,11 @@ def _generations(system: str) -> tuple[list[dict], list[list[str]], list[str]]:
     return rows, [r["generations"] for r in rows], [r["prompt"] for r in rows]
 
 
-def official_agreement(judge: Any, threshold: float, system: str = "gpt-4o") -> tuple[float, float]:
+def official_agreement(judge: Any, threshold: float, system: str = "gpt-4o",
+                       mixed: float | None = None) -> tuple[float, float]:
     """Mean classes and mean ARI against NoveltyBench's official partitions of ``system``'s generations (greedy,
-    ``judge`` at ``threshold``, the default short rule), as ``benchmarks/partition_agreement.py`` prints them."""
+    ``judge`` at ``threshold`` and, when given, the ``mixed`` mixed-length threshold; the default short rule), as
+    ``benchmarks/partition_agreement.py`` prints them."""
     import copy
 
     from sklearn.metrics import adjusted_rand_score
@@ -196,6 +256,7 @@ def official_agreement(judge: Any, threshold: float, system: str = "gpt-4o") -> 
     rows, groups, prompts = _generations(system)
     at = copy.copy(judge)
     at.threshold = threshold  # the setter clears any per-strategy and mixed-length thresholds
+    at.mixed_length_threshold = mixed
     ours = partition_batch(groups, prompts=prompts, judge=at, strategy="greedy")
     classes = float(np.mean([max(p) + 1 for p in ours]))
     return classes, float(np.mean([adjusted_rand_score(r["partition"], p) for r, p in zip(rows, ours, strict=True)]))

@@ -32,6 +32,9 @@ the group files (e.g. with ``paraphrase_train_mixed`` and ``paraphrase_train_mix
 ``--feature-set`` other pair features than the shipped judge's (e.g. ``cos+lex+struct+tok+ctr+ptok+ans``; give a
 ``--cache`` of that set), ``--short-exclude F ...`` fixes those short-head weights at 0, and ``--official`` also counts
 the probes' paraphrase / different pairs of a <= 3-word and a longer answer merged (v5.1: 4 of 40).
+``--mixed-threshold`` adds a ``mixed_length`` threshold for the ``darling`` point (the mechanism the ``noveltybench``
+point uses since v5.1), chosen by the ``darling`` rule on probes A + B's mixed-length pairs only (one answer of at most
+5 words), with A + B's and C's mixed pairs' recall / separation and the six pairs merged at it.
 
     python benchmarks/studies/short_head.py [--cache FILE.npy] [--gates 40,150 30,100 60,250] [--official] [--nonneg length_ratio]   # ~4 min on 2 CPU cores (80 s with --cache)
         [--groups STEM ...] [--alphas 0 1] [--feature-set SET] [--short-exclude length_ratio log_max_words]
@@ -49,7 +52,10 @@ from head_study_setup import (
     TRAIN_FILES,
     darling_probe_figures,
     load_study,
+    at_point,
+    mixed_length_darling,
     official_agreement,
+    probe_figures,
     probe_mixed_length_merges,
     with_heads,
 )
@@ -74,6 +80,8 @@ def main() -> None:
                         help="more features whose weights both heads must keep >= 0 (e.g. length_ratio)")
     parser.add_argument("--official", action="store_true",
                         help="also GPT-4o / humans classes and ARI against the official partitions at the darling threshold")
+    parser.add_argument("--mixed-threshold", action="store_true",
+                        help="also a mixed_length threshold for the darling point, chosen on probes A + B's mixed-length pairs")
     args = parser.parse_args()
 
     from sklearn.metrics import roc_auc_score
@@ -126,6 +134,17 @@ def main() -> None:
                 figures += f"; {sum(m > t_d for m in mixed)} of {len(mixed)} (max {max(mixed):.3f})"
                 figures += "; probes' mixed-length different pairs merged {} of {}".format(
                     *probe_mixed_length_merges(judge, probes, t_d))
+            if args.mixed_threshold:
+                t_m, mixed_figures = mixed_length_darling(judge, probes)
+                six = [float(judge.score_pairs([(a, b)], prompt=p)[0]) for p, a, b in MIXED_PAIRS]
+                both = at_point(judge, t_d, t_m)
+                figures += (f"; mixed_length threshold {t_m:.2f}: A + B / C mixed pairs {mixed_figures}, "
+                            f"six pairs merged {sum(v > t_m for v in six)} of {len(six)}; with it, probes A / B / C "
+                            f"{probe_figures(both, probes, t_d)}, probes' mixed-length different pairs merged "
+                            "{} of {}".format(*probe_mixed_length_merges(both, probes, t_d)))
+                if args.official:
+                    figures += ", GPT-4o / humans {:.2f} / {:.3f}, {:.2f} / {:.3f}".format(
+                        *official_agreement(judge, t_d, "gpt-4o", t_m), *official_agreement(judge, t_d, "humans", t_m))
             print(f"{gate_arg:>8s} {alpha:6.2f} {held:8.3f} {roc_auc_score(y, pooled):7.4f} {t_d:7.2f}  {figures}", flush=True)
     print(f"{time.perf_counter() - t0:.0f} s; 2-core x86_64 CPU, no GPU")
 
