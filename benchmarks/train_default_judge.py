@@ -50,7 +50,8 @@ each gives, and the time. Embeddings are cached (``--cache``) so a rerun skips t
     # the narrow-gate short head studied the same day (not shipped: it merges one-word answers with longer, other ones):
     python benchmarks/train_default_judge.py --adapter-from-judge diversity_metrics/judges/default --output DIR --short-head --short-head-gate-words 12 40
     # --feature-set SET and --short-head-groups FILE ... (e.g. with benchmarks/data/paraphrase_train_mixed*.jsonl) for the
-    # mixed-length study (docs/model-card.md; no judge built from it yet)
+    # mixed-length study; --darling-mixed-length adds the darling point's mixed_length threshold (built, not shipped:
+    # with the narrow gate above, docs/model-card.md "Mixed-length groups and a short-answer feature")
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ def main() -> None:
     parser.add_argument("--adapter", default=None, help="peft LoRA adapter folder for the encoder (train_judge_adapter.py)")
     parser.add_argument("--adapter-from-judge", default=None,
                         help="reuse the encoder adapter stored in this judge folder (e.g. the shipped one) instead of --adapter")
+    parser.add_argument("--darling-mixed-length", action="store_true",
+                        help="also give the darling point a mixed_length threshold (probe_mixed_length_point on the darling probes)")
     parser.add_argument("--feature-set", default=None,
                         help="pair feature set (diversity_metrics.judges.pair_features.FEATURE_SETS; default: the library's)")
     parser.add_argument("--short-head", action="store_true",
@@ -160,6 +163,7 @@ def main() -> None:
         {s: (gen_groups[s], mats[s], [r["partition"] for r in systems[s]]) for s in OFFICIAL},
         probe_groups, probe_mats, human, min_recall=MIN_RECALL,
         probe_names=["benchmarks/data/" + path.name for path in args.darling_probes],
+        darling_mixed_length=args.darling_mixed_length,
     )
     t_darling = points["darling"][DEFAULT_STRATEGY]
     # per-strategy points (3), the encoder adapter (4), the mixed_length threshold (5), the short head (6)

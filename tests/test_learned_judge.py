@@ -825,6 +825,33 @@ def test_mixed_length_point_matches_the_official_merge_rate():
         mixed_length_point([([["Red", "Blue"]], [np.eye(2)], [[0, 1]])])
 
 
+def test_probe_mixed_length_point_applies_the_darling_rule_to_mixed_length_pairs():
+    from diversity_metrics.training.operating_points import choose_operating_points, probe_mixed_length_point
+
+    # paraphrases first (3), then two different answers; mixed-length pairs: one text <= 5 words, one longer
+    group = ["Tokyo.", "The capital of Japan is the city of Tokyo.", "Tokyo, which replaced Kyoto as the capital in 1868.",
+             "Kyoto.", "It depends on which period of Japanese history you mean."]
+    m = np.eye(5)
+    for (i, j), v in {(0, 1): 0.9, (0, 2): 0.6, (1, 2): 0.95, (0, 3): 0.3, (0, 4): 0.5, (1, 3): 0.2, (2, 3): 0.1,
+                      (1, 4): 0.05, (2, 4): 0.04, (3, 4): 0.45}.items():
+        m[i, j] = m[j, i] = v
+    # mixed pairs: paraphrase (0,1) 0.9 and (0,2) 0.6; others (0,4) 0.5, (1,3) 0.2, (2,3) 0.1, (3,4) 0.45
+    t, recall, separation, n = probe_mixed_length_point([group], [m], min_recall=0.8)
+    assert n == 6 and (recall, separation) == (1.0, 1.0) and t == 0.59  # the largest threshold below 0.6
+    hedge = m.copy()
+    hedge[0, 4] = hedge[4, 0] = 0.7  # "Tokyo." / the hedge now scores above the weaker paraphrase pair
+    assert probe_mixed_length_point([group], [hedge], min_recall=0.8)[:3] == (0.59, 1.0, 0.75)
+    # with recall >= 0.5 allowed, separation 1.0 wins; among 0.70-0.89 (equal recall) the largest threshold
+    assert probe_mixed_length_point([group], [hedge], min_recall=0.5)[:3] == (0.89, 0.5, 1.0)
+    with pytest.raises(ValueError, match="mixed-length paraphrase pairs"):
+        probe_mixed_length_point([group[1:3] + group[4:]], [np.eye(3)], n_paraphrases=2)
+    systems = {"s": ([group], [m], [[0, 0, 0, 1, 2]])}
+    points, rules, figures = choose_operating_points(systems, [group], [m], 0.5, darling_mixed_length=True)
+    assert points["darling"]["mixed_length"] == 0.59 and "mixed_length" in rules["darling"]
+    assert figures["darling"]["greedy"]["mixed_length"] == 0.59
+    assert "mixed_length" not in choose_operating_points(systems, [group], [m], 0.5)[0]["darling"]
+
+
 def test_choose_operating_points_gives_every_point_its_rule_and_figures():
     """The one function train_default_judge.py and refit_operating_points.py share, on built score matrices."""
     from diversity_metrics.training.operating_points import choose_operating_points, replay_partitions

@@ -135,19 +135,18 @@ def probe_mixed_pair_scores(judge: Any, probes: dict[str, tuple[list[list[str]],
 
 def mixed_length_darling(judge: Any, probes: dict[str, tuple[list[list[str]], list[str]]],
                          min_recall: float = 0.80) -> tuple[float, str]:
-    """A ``mixed_length`` threshold for the ``darling`` point, chosen as the ``darling`` rule on pairs: on probes A + B's
-    mixed-length pairs, the highest separation (different pairs at or below it) among thresholds (0.02-0.98, step
-    0.01) that keep paraphrase recall >= ``min_recall``; and ``"r / s, r / s"`` for A + B and C's mixed pairs at it."""
-    s_ab, y_ab = probe_mixed_pair_scores(judge, probes, "AB")
+    """A ``mixed_length`` threshold for the ``darling`` point, chosen by the library's
+    :func:`~diversity_metrics.training.operating_points.probe_mixed_length_point` on probes A + B (what
+    ``train_default_judge.py --darling-mixed-length`` does), and ``"r / s, r / s"`` for A + B's and C's mixed-length
+    pairs at it (pair decisions)."""
+    from diversity_metrics.training.operating_points import group_score_matrices, probe_mixed_length_point
+
+    groups = probes["A"][0] + probes["B"][0]
+    mats = group_score_matrices(judge, groups, prompts=probes["A"][1] + probes["B"][1])
+    t_m, r_ab, s_ab, _ = probe_mixed_length_point(groups, mats, min_recall=min_recall)
     s_c, y_c = probe_mixed_pair_scores(judge, probes, "C")
-
-    def rs(s: np.ndarray, y: np.ndarray, t: float) -> tuple[float, float]:
-        return float(np.mean(s[y == 1] > t)), float(np.mean(s[y == 0] <= t))
-
-    grid = np.round(np.arange(0.02, 0.985, 0.01), 2)
-    ok = [t for t in grid if rs(s_ab, y_ab, t)[0] >= min_recall]
-    t_m = max(ok, key=lambda t: (rs(s_ab, y_ab, t)[1], -t)) if ok else float(grid[0])
-    return float(t_m), "{:.3f} / {:.3f}, {:.3f} / {:.3f}".format(*rs(s_ab, y_ab, t_m), *rs(s_c, y_c, t_m))
+    r_c, sep_c = float(np.mean(s_c[y_c == 1] > t_m)), float(np.mean(s_c[y_c == 0] <= t_m))
+    return t_m, f"{r_ab:.3f} / {s_ab:.3f}, {r_c:.3f} / {sep_c:.3f}"
 
 
 def at_point(judge: Any, threshold: float, mixed: float | None = None) -> Any:

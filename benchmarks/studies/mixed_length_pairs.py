@@ -4,7 +4,8 @@ The narrow-gate short head (docs/model-card.md, "Narrow-gate short head") scored
 paraphrase groups a one-word answer and its full-sentence form are paraphrases, while the different answers are
 written at the paraphrases' length, so a head fitted on them can learn "length mismatch = same answer". This prints
 the score of each pair below (all of them different answers) for the shipped judge and each ``--judge`` folder, with
-the folder's default-point thresholds; every score should be far below them. The training groups written against this
+the folder's default-point thresholds; every score should be far below them. (When the point has a ``mixed_length``
+threshold, printed too, ``score_pairs`` rescales these pairs' scores so that the thresholds above still decide them.) The training groups written against this
 failure (``benchmarks/data/paraphrase_train_mixed*.jsonl``) are kept away from these pairs (tests/test_probe_data.py).
 
     python benchmarks/studies/mixed_length_pairs.py [--judge DIR ...]     # ~20 s a judge on 2 CPU cores
@@ -34,7 +35,8 @@ def main() -> None:
 
     for path in [None, *args.judge]:
         judge = LearnedJudge.load(path, device="cpu") if path else LearnedJudge.load(device="cpu")
-        points = {s: judge.for_strategy(s).threshold for s in ("greedy", "transitive")}
+        points: dict[str, float | None] = {s: judge.for_strategy(s).threshold for s in ("greedy", "transitive")}
+        points["mixed_length"] = judge.mixed_length_threshold
         scores = [float(judge.score_pairs([(a, b)], prompt=p)[0]) for p, a, b in PAIRS]
         print(f"{path or 'shipped'}: default point {judge.operating_point} {points}")
         for (_, a, b), s in zip(PAIRS, scores, strict=True):

@@ -15,6 +15,8 @@ strategy (``greedy`` by default) turns the decisions into classes.
   comparisons NoveltyBench's representative-greedy pipeline made (:func:`greedy_decisions`).
 * :func:`probe_point` -- the ``darling`` point: on groups of paraphrases plus different-content answers,
   the threshold with the highest balanced accuracy ``(paraphrase recall + separation) / 2``.
+* :func:`probe_mixed_length_point` -- an optional ``mixed_length`` threshold for the ``darling`` point: the
+  ``darling`` rule applied to the probe groups' mixed-length pairs as pair decisions (studied, not shipped).
 
 Example:
     >>> m = [np.array([[1.0, 0.9, 0.2], [0.9, 1.0, 0.1], [0.2, 0.1, 1.0]])]
@@ -78,6 +80,7 @@ __all__ = [
     "group_score_matrices",
     "memoised",
     "mixed_length_point",
+    "probe_mixed_length_point",
     "choose_operating_points",
     "probe_point",
     "replay_partitions",
@@ -268,6 +271,44 @@ def mixed_length_point(
     return threshold, rate, len(scores)
 
 
+def probe_mixed_length_point(
+    groups: Sequence[Sequence[str]],
+    matrices: Sequence[np.ndarray],
+    n_paraphrases: int = 3,
+    min_recall: float = 0.80,
+    grid: Sequence[float] = tuple(np.round(np.arange(0.02, 0.981, 0.01), 2)),
+) -> tuple[float, float, float, int]:
+    """``(threshold, recall, separation, n)``: a ``mixed_length`` threshold chosen on probe groups' pairs.
+
+    Over the within-group pairs of one response of at most 5 words and one longer
+    (:func:`~diversity_metrics.judges.short_rule.mixed_length`; ``n`` of them), recall = share of paraphrase /
+    paraphrase pairs scored above the threshold and separation = share of the others at or below it (pair
+    decisions: the ``darling`` rule of :func:`probe_point` applied to pairs). The threshold on ``grid`` with the
+    highest separation among those whose recall is at least ``min_recall`` (ties: the higher recall, then the
+    larger threshold; none: the highest balanced accuracy).
+    """
+    scores: list[float] = []
+    labels: list[bool] = []
+    for g, m in zip(groups, matrices, strict=True):
+        for i in range(len(g)):
+            for j in range(i + 1, len(g)):
+                if mixed_length(g[i], g[j]):
+                    scores.append(float(m[i, j]))
+                    labels.append(j < n_paraphrases)
+    y = np.asarray(labels, dtype=bool)
+    if not y.any() or y.all():
+        raise ValueError("the probe groups need mixed-length paraphrase pairs and mixed-length other pairs "
+                         "(one response <= 5 words, the other longer)")
+    sc = np.asarray(scores)
+    rows = [(float(np.mean(sc[y] > t)), float(np.mean(sc[~y] <= t)), float(t)) for t in grid]
+    meeting = [(sep, r, t) for r, sep, t in rows if r >= min_recall]
+    if meeting:
+        separation, recall, t = max(meeting)
+    else:
+        _, t, recall, separation = max((r + sep, t, r, sep) for r, sep, t in rows)
+    return t, recall, separation, len(sc)
+
+
 def choose_operating_points(
     systems: dict[str, tuple[Sequence[Sequence[str]], Sequence[np.ndarray], Sequence[Sequence[int]]]],
     probe_groups: Sequence[Sequence[str]],
@@ -276,6 +317,7 @@ def choose_operating_points(
     *,
     min_recall: float = 0.80,
     probe_names: Sequence[str] = (),
+    darling_mixed_length: bool = False,
 ) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
     """The shipped judge's three named points, their rules (text) and figures, from precomputed score matrices.
 
@@ -283,7 +325,8 @@ def choose_operating_points(
     files; ``probe_groups`` (3 paraphrases first) with their matrices; ``human``: the accuracy-optimal
     threshold the head's training chose. Under each strategy, ``darling`` = :func:`probe_point` with
     ``min_recall``; ``noveltybench`` = :func:`class_count_point` against the official mean class counts plus,
-    for every strategy, the :func:`mixed_length_point` threshold.
+    for every strategy, the :func:`mixed_length_point` threshold. With ``darling_mixed_length``, ``darling``
+    also gets a ``mixed_length`` threshold, :func:`probe_mixed_length_point` on the probe groups with ``min_recall``.
     """
     from diversity_metrics.strategies import STRATEGIES
 
@@ -297,6 +340,9 @@ def choose_operating_points(
         "human": human,
         "noveltybench": noveltybench,
     }
+    if darling_mixed_length:
+        t_m, r_m, s_m, n_m = probe_mixed_length_point(probe_groups, probe_matrices, min_recall=min_recall)
+        points["darling"]["mixed_length"] = t_m
     files = " and ".join(f"{name}.jsonl ({official[name]:.2f})" for name in systems)
     rules = {
         "noveltybench": f"grid 0.02-0.98 step 0.01, under each strategy: mean class counts (normalized short rule) "
@@ -307,6 +353,10 @@ def choose_operating_points(
         f"paraphrase recall >= {min_recall:.2f} on the {len(probe_groups)} pooled groups of "
         f"{' + '.join(probe_names) or 'the probe'} (normalized short rule)",
     }
+    if darling_mixed_length:
+        rules["darling"] += (f"; mixed_length: the same rule on the {n_m} pairs of those groups between a response "
+                             f"of at most 5 words and a longer one, as pair decisions (recall {r_m:.3f}, "
+                             f"separation {s_m:.3f})")
     figures: dict[str, Any] = {}
     for name, value in points.items():
         figures[name] = {}
