@@ -712,18 +712,11 @@ def test_learned_judge_version_is_a_hash_of_its_folder(tmp_path):
 def test_a_one_word_answer_is_not_merged_with_a_longer_answer_that_says_something_else(shipped):
     """The failure that kept the narrow-gate short head from shipping (docs/model-card.md, "Narrow-gate short head";
     benchmarks/studies/mixed_length_pairs.py): a length mismatch must not read as "same answer"."""
-    affect = 'Is it "affect" or "effect" in "the weather will ___ our picnic"?'
-    pairs = [
-        (affect, "Affect.", "It depends on the rest of the sentence."),
-        (affect, "Affect.", "Either one works; they mean the same thing."),
-        (affect, "Affect.", "Effect, since it's about the result."),
-        ("What's your favourite colour?", "Blue.", "My favourite colour is green."),
-        ("What is the capital of France?", "Paris.", "It is Berlin, the capital of Germany."),
-        ("Is a tomato a fruit?", "Yes.", "No, botanically it is a vegetable."),
-    ]
+    from tests.mixed_length_data import MIXED_LENGTH_PAIRS
+
     for strategy in ("greedy", "transitive"):
         judge = shipped.for_strategy(strategy)
-        scores = [float(judge.score_pairs([(a, b)], prompt=p)[0]) for p, a, b in pairs]
+        scores = [float(judge.score_pairs([(a, b)], prompt=p)[0]) for p, a, b in MIXED_LENGTH_PAIRS]
         assert max(scores) < judge.threshold, (strategy, scores)
 
 

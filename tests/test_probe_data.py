@@ -95,21 +95,13 @@ def test_short_training_groups_are_not_near_any_probe(name):
         assert not any(near(_tokens(t), probe_answers, 0.5) for t in g["paraphrases"] + g["different"]), g["id"]
 
 
-# the six pairs of test_learned_judge.py's mixed-length test (and benchmarks/studies/mixed_length_pairs.py)
-HELD_OUT_MIXED = [
-    'Is it "affect" or "effect" in "the weather will ___ our picnic"?', "What's your favourite colour?",
-    "What is the capital of France?", "Is a tomato a fruit?", "Affect.", "It depends on the rest of the sentence.",
-    "Either one works; they mean the same thing.", "Effect, since it's about the result.", "Blue.",
-    "My favourite colour is green.", "Paris.", "It is Berlin, the capital of Germany.", "Yes.",
-    "No, botanically it is a vegetable.",
-]
-
-
 @pytest.mark.parametrize("name", ["paraphrase_train_mixed.jsonl", "paraphrase_train_mixed_facts.jsonl"])
 def test_mixed_length_groups_stay_away_from_the_held_out_mixed_length_pairs(name):
     """The groups written to teach one-word-vs-longer pairs must not hold the pairs that check it: no prompt within
     Jaccard 0.3 and no answer within 0.5 of the six held-out pairs' texts."""
-    held = [_tokens(t) for t in HELD_OUT_MIXED]
+    from tests.mixed_length_data import MIXED_LENGTH_PAIRS
+
+    held = [_tokens(t) for pair in MIXED_LENGTH_PAIRS for t in pair]
     for g in _load(name):
         for text, limit in [(g["prompt"], 0.3)] + [(t, 0.5) for t in g["paraphrases"] + g["different"]]:
             tokens = _tokens(text)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,19 +99,30 @@ def with_heads(base: Any, w: dict[str, np.ndarray], gate_words: tuple[float, flo
     return judge
 
 
+def _probe_pairs(probes: dict[str, tuple[list[list[str]], list[str]]], keys: str,
+                 keep: Callable[[str, str], bool]) -> Iterator[tuple[str, list[tuple[str, str, int]]]]:
+    """For each group of the probes ``keys`` (e.g. ``"AB"``): its prompt and the within-group pairs ``(a, b, label)``
+    (1: paraphrase / paraphrase; the first 3 texts are the paraphrases) that ``keep(a, b)`` accepts."""
+    for key in keys:
+        groups, prompts = probes[key]
+        for g, prompt in zip(groups, prompts, strict=True):
+            pairs = [(g[i], g[k], int(k < 3)) for i in range(3) for k in range(i + 1, len(g))]
+            yield prompt, [(a, b, y) for a, b, y in pairs if keep(a, b)]
+
+
 def probe_mixed_length_merges(judge: Any, probes: dict[str, tuple[list[list[str]], list[str]]], threshold: float,
                               words: int = 3) -> tuple[int, int]:
     """Of the probes' paraphrase / different-answer pairs in which one answer has at most ``words`` words and the
     other more, how many ``judge`` scores above ``threshold`` (merges), and how many there are."""
+    def keep(a: str, b: str) -> bool:
+        return min(len(a.split()), len(b.split())) <= words < max(len(a.split()), len(b.split()))
+
     merged = total = 0
-    for groups, prompts in probes.values():
-        for g, prompt in zip(groups, prompts, strict=True):
-            para, diff = g[:3], g[3:]
-            pairs = [(a, b) for a in para for b in diff
-                     if min(len(a.split()), len(b.split())) <= words < max(len(a.split()), len(b.split()))]
-            if pairs:
-                merged += int((judge.score_pairs(pairs, prompt=prompt) > threshold).sum())
-                total += len(pairs)
+    for prompt, pairs in _probe_pairs(probes, "".join(probes), keep):
+        different = [(a, b) for a, b, y in pairs if y == 0]
+        if different:
+            merged += int((judge.score_pairs(different, prompt=prompt) > threshold).sum())
+            total += len(different)
     return merged, total
 
 
@@ -122,14 +134,10 @@ def probe_mixed_pair_scores(judge: Any, probes: dict[str, tuple[list[list[str]],
 
     scores: list[float] = []
     labels: list[int] = []
-    for key in keys:
-        groups, prompts = probes[key]
-        for g, prompt in zip(groups, prompts, strict=True):
-            pairs = [(g[i], g[k], int(k < 3)) for i in range(3) for k in range(i + 1, len(g))]
-            pairs = [(a, b, y) for a, b, y in pairs if mixed_length(a, b)]
-            if pairs:
-                scores += judge.score_pairs([(a, b) for a, b, _ in pairs], prompt=prompt).tolist()
-                labels += [y for _, _, y in pairs]
+    for prompt, pairs in _probe_pairs(probes, keys, mixed_length):
+        if pairs:
+            scores += judge.score_pairs([(a, b) for a, b, _ in pairs], prompt=prompt).tolist()
+            labels += [y for _, _, y in pairs]
     return np.asarray(scores), np.asarray(labels)
 
 
@@ -155,7 +163,7 @@ def at_point(judge: Any, threshold: float, mixed: float | None = None) -> Any:
 
     out = copy.copy(judge)
     out._variants = {}
-    out.threshold = threshold
+    out.threshold = threshold  # the setter clears any per-strategy and mixed-length thresholds
     out.mixed_length_threshold = mixed
     return out
 
@@ -246,16 +254,11 @@ def official_agreement(judge: Any, threshold: float, system: str = "gpt-4o",
     """Mean classes and mean ARI against NoveltyBench's official partitions of ``system``'s generations (greedy,
     ``judge`` at ``threshold`` and, when given, the ``mixed`` mixed-length threshold; the default short rule), as
     ``benchmarks/partition_agreement.py`` prints them."""
-    import copy
-
     from sklearn.metrics import adjusted_rand_score
 
     from diversity_metrics import partition_batch
 
     rows, groups, prompts = _generations(system)
-    at = copy.copy(judge)
-    at.threshold = threshold  # the setter clears any per-strategy and mixed-length thresholds
-    at.mixed_length_threshold = mixed
-    ours = partition_batch(groups, prompts=prompts, judge=at, strategy="greedy")
+    ours = partition_batch(groups, prompts=prompts, judge=at_point(judge, threshold, mixed), strategy="greedy")
     classes = float(np.mean([max(p) + 1 for p in ours]))
     return classes, float(np.mean([adjusted_rand_score(r["partition"], p) for r, p in zip(rows, ours, strict=True)]))

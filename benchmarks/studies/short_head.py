@@ -127,16 +127,15 @@ def main() -> None:
                 pooled[test] = _predict(fit(x[~test], y[~test], short), x[test], short)
             judge = with_heads(base, w, (lo, hi) if short else None)
             t_d, figures = darling_probe_figures(judge, probes)
+            six = [float(judge.score_pairs([(a, b)], prompt=p)[0]) for p, a, b in MIXED_PAIRS]
             if args.official:
                 figures += "  {:.2f} / {:.3f}, {:.2f} / {:.3f}".format(
                     *official_agreement(judge, t_d, "gpt-4o"), *official_agreement(judge, t_d, "humans"))
-                mixed = [float(judge.score_pairs([(a, b)], prompt=p)[0]) for p, a, b in MIXED_PAIRS]
-                figures += f"; {sum(m > t_d for m in mixed)} of {len(mixed)} (max {max(mixed):.3f})"
+                figures += f"; {sum(v > t_d for v in six)} of {len(six)} (max {max(six):.3f})"
                 figures += "; probes' mixed-length different pairs merged {} of {}".format(
                     *probe_mixed_length_merges(judge, probes, t_d))
             if args.mixed_threshold:
                 t_m, mixed_figures = mixed_length_darling(judge, probes)
-                six = [float(judge.score_pairs([(a, b)], prompt=p)[0]) for p, a, b in MIXED_PAIRS]
                 both = at_point(judge, t_d, t_m)
                 figures += (f"; mixed_length threshold {t_m:.2f}: A + B / C mixed pairs {mixed_figures}, "
                             f"six pairs merged {sum(v > t_m for v in six)} of {len(six)}; with it, probes A / B / C "
