@@ -31,12 +31,12 @@ single process, torch threads = 2 (the machine is shared with other jobs: speeds
    a name conflict), monotone head (``C`` = 1, the value the v2.1 pipeline's cross-validation picked);
 7. (judge v2.2, shipped) v2.1 plus the answer-focused token alignment (``ptok``: the token alignment with
    every word piece of the pair's prompt left out), monotone head (``C`` = 0.3, the shipped pipeline's pick);
-8. (judge v5 and v5.1, shipped; v4 and v3 before it) v2.2's features and head on the encoder with the shipped judge's
+8. (judge v5 and v5.1; v4 and v3 before it) v2.2's features and head on the encoder with the shipped judge's
    LoRA adapter merged (trained by ``benchmarks/train_judge_adapter.py`` on this project's paraphrase groups,
    never on these pairs, so both splits stay clean).
 9. (studied) 8 plus the short-answer head (``fit_heads``: 4,275 pairs of 475 paraphrase groups, blended in by the
    shorter answer's word count, gate 40-150 words); the group pairs join every fold's training only.
-10. (studied, not shipped) the same with the gate at 12-40 words.
+10. (judge v6, shipped) the same with the gate at 12-40 words.
 
 Embeddings are computed once and cached (``--cache``, default /tmp/dm_judge_cache.npz, shared with
 benchmarks/train_default_judge.py).
@@ -222,7 +222,7 @@ def approaches() -> dict[str, tuple[str, Callable[[], object]]]:
             "s:cos+lex+struct+tok+ctr+ptok",
             lambda: Monotone(0.3, "cos+lex+struct+tok+ctr+ptok"),
         ),
-        "(8) v2.2's features on the LoRA-adapted encoder (adapter from the shipped judge) + monotone LR  [shipped v5, v5.1]": (
+        "(8) v2.2's features on the LoRA-adapted encoder (adapter from the shipped judge) + monotone LR  [v5, v5.1]": (
             "a:cos+lex+struct+tok+ctr+ptok",
             lambda: Monotone(0.3, "cos+lex+struct+tok+ctr+ptok"),
         ),
@@ -230,7 +230,7 @@ def approaches() -> dict[str, tuple[str, Callable[[], object]]]:
             "a:cos+lex+struct+tok+ctr+ptok",
             lambda: Gated(0.3, "cos+lex+struct+tok+ctr+ptok", (40.0, 150.0)),
         ),
-        "(10) (8) + a short-answer head (paraphrase-group pairs, gate 12-40 words)  [studied, not shipped]": (
+        "(10) (8) + a short-answer head (paraphrase-group pairs, gate 12-40 words)  [shipped v6]": (
             "a:cos+lex+struct+tok+ctr+ptok",
             lambda: Gated(0.3, "cos+lex+struct+tok+ctr+ptok", (12.0, 40.0)),
         ),

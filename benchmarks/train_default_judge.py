@@ -10,10 +10,11 @@
    held-out split (seed 0): MiniLM sentence chunks (one chunk per sentence) + 64-piece token sketch, the
    30 symmetric pair features (v2.2: v2's 26, 3 content-contrast features and the answer-focused token
    alignment, which leaves out the word pieces of the pair's prompt), a logistic head whose
-   similarity coefficients are constrained >= 0 (``--short-head``, studied, not shipped: plus a second such head
+   similarity coefficients are constrained >= 0 (``--short-head``, shipped since v6: plus a second such head
    for short pairs, fitted on the human pairs weighted by a length gate and 120 seeded groups of each of this
    project's five ``paraphrase_train*.jsonl`` files, 4,275 pairs, at equal total weight; the two logits are blended
-   by the shorter response's word count, 1 up to 40 words, 0 from 150; config format 6); ``C`` by
+   by the shorter response's word count, by default 1 up to 40 words and 0 from 150, v6: 12 and 40,
+   ``--short-head-gate-words 12 40``; config format 6); ``C`` by
    5-fold out-of-fold AUC on the 800 training pairs. The ``human`` operating point is the threshold that
    maximises out-of-fold accuracy on them; the 200 held-out pairs are only scored at the end.
 2. Operating points chosen on data in this repository and ../shared only (never on hidden sets), by
@@ -32,7 +33,10 @@
      with the highest separation among those that keep paraphrase recall >= 0.80 (v2.1 used the highest
      balanced accuracy; both rules are printed, for greedy). The adapter never
      saw these probes; ``benchmarks/paraphrase_probe.py --probe benchmarks/data/paraphrase_probe_c.jsonl``
-     checks the chosen points on groups that chose nothing.
+     checks the chosen points on groups that chose nothing. With ``--darling-mixed-length`` (v6) the point
+     also holds a ``mixed_length`` threshold, the same rule applied to the probes' pairs of one response of at
+     most 5 words and one longer as pair decisions; it is chosen first and the per-strategy thresholds are then
+     chosen with it in place.
 
    ``human`` is a pair rule (accuracy of ``score > threshold``), so one threshold serves every strategy.
 
@@ -43,15 +47,14 @@ Prints the metrics (ROC AUC and accuracy with 95% bootstrap intervals), the oper
 each gives, and the time. Embeddings are cached (``--cache``) so a rerun skips the encoder.
 
     python benchmarks/train_judge_adapter.py --output /tmp/minilm_adapter_v5                  # ~32 min
+    # the shipped v6 (v5's adapter, read back from the shipped folder; ~10 min):
+    python benchmarks/train_default_judge.py --adapter-from-judge diversity_metrics/judges/default --output DIR \
+        --short-head --short-head-gate-words 12 40 --darling-mixed-length
+    # v5.1 (single head): the same without the last three options; --short-head alone: the first short head
+    # studied on 2026-12-07 (gate 40-150, not shipped; figures in docs/model-card.md):
     python benchmarks/train_default_judge.py --adapter /tmp/minilm_adapter_v5 [--output DIR] [--cache FILE.npz]
-    # the shipped v5.1 refitted on v5's adapter, read back from the shipped folder (~5 min); with --short-head, the
-    # short-answer head studied on 2026-12-07 (config format 6, not shipped; figures in docs/model-card.md):
-    python benchmarks/train_default_judge.py --adapter-from-judge diversity_metrics/judges/default --output DIR [--short-head]
-    # the narrow-gate short head studied the same day (not shipped: it merges one-word answers with longer, other ones):
-    python benchmarks/train_default_judge.py --adapter-from-judge diversity_metrics/judges/default --output DIR --short-head --short-head-gate-words 12 40
     # --feature-set SET and --short-head-groups FILE ... (e.g. with benchmarks/data/paraphrase_train_mixed*.jsonl) for the
-    # mixed-length study; --darling-mixed-length adds the darling point's mixed_length threshold (built, not shipped:
-    # with the narrow gate above, docs/model-card.md "Mixed-length groups and a short-answer feature")
+    # mixed-length study (docs/model-card.md "Mixed-length groups and a short-answer feature")
 """
 
 from __future__ import annotations
@@ -95,7 +98,7 @@ def main() -> None:
                         help="pair feature set (diversity_metrics.judges.pair_features.FEATURE_SETS; default: the library's)")
     parser.add_argument("--short-head", action="store_true",
                         help="also fit the short-answer head (config format 6) on the five paraphrase_train*.jsonl files "
-                             "(studied 2026-12-07, not shipped: see docs/model-card.md)")
+                             "(shipped since v6 with --short-head-gate-words 12 40: see docs/model-card.md)")
     parser.add_argument("--short-head-groups", type=Path, nargs="+", default=None,
                         help="other paraphrase-group files for the short-answer head (implies --short-head)")
     parser.add_argument("--short-head-per-file", type=int, default=120)

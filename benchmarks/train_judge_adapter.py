@@ -20,7 +20,7 @@ any paraphrase probe, so every probe stays out of sample for the adapter -- ``te
   word for word); groups whose prompt or any answer is close to a probe's (token Jaccard >= 0.3 / >= 0.5) were
   dropped before training.
 
-Not in the defaults (the v6 study, docs/model-card.md; not shipped): ``benchmarks/data/paraphrase_train_short.jsonl``,
+Not in the defaults (the short-groups adapter study, docs/model-card.md; not shipped): ``benchmarks/data/paraphrase_train_short.jsonl``,
 592 short groups (strongly reworded paraphrases, one minimal-edit different answer each), pass it with ``--train``.
 
 Each group gives 10 pairs: the 3 paraphrase pairs (label 1) and the 7 pairs with a different-content answer

@@ -202,13 +202,13 @@ def test_a_judge_failure_stays_with_its_group(ray_session, tok_dir, tokenizer, r
 # The decoded prompt tokens of a chat-templated prompt (Qwen2.5's template, special tokens skipped) and the
 # dataset's chat that verl hands over as raw_prompt. The learned judge reads the prompt; with the template's words
 # ("system", "You are ...", "assistant") as the question it splits a paraphrase it merges under the user message.
-ASKED = "Where should I go on a first date?"
+ASKED = "Give me a tip for staying focused while studying."
 TEMPLATED = f"system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.\nuser\n{ASKED}\nassistant\n"
-TIPS = ["A quiet coffee shop, so you can actually talk and leave easily if it isn't going well.",  # probe A, group s25:
-        "Go for coffee somewhere calm: it's easy to chat and easy to end early.",  # two paraphrases, two other answers
-        "A loud concert, so there's no pressure to keep the conversation going.",
-        "A cooking class, where you work on something together and have built-in things to talk about."]
-BY_USER, BY_TEMPLATE = [0, 0, 1, 2], [0, 1, 2, 3]  # the shipped judge (v5) under the question / the decoded template
+TIPS = ["Keep your phone out of reach, ideally in a different room, during study sessions.",  # probe B, group bs10:
+        "Study without your phone nearby; leave it somewhere you can't see it.",  # two paraphrases, two other answers
+        "Put your phone on the desk so you can check the time while you study.",
+        "Study in 25-minute blocks with five-minute breaks in between."]
+BY_USER, BY_TEMPLATE = [0, 0, 1, 2], [0, 1, 2, 3]  # the shipped judge (v6) under the question / the decoded template
 
 
 @pytest.mark.parametrize("rendezvous", ["local", "ray"])

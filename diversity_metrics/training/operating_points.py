@@ -16,7 +16,7 @@ strategy (``greedy`` by default) turns the decisions into classes.
 * :func:`probe_point` -- the ``darling`` point: on groups of paraphrases plus different-content answers,
   the threshold with the highest balanced accuracy ``(paraphrase recall + separation) / 2``.
 * :func:`probe_mixed_length_point` -- an optional ``mixed_length`` threshold for the ``darling`` point: the
-  ``darling`` rule applied to the probe groups' mixed-length pairs as pair decisions (studied, not shipped).
+  ``darling`` rule applied to the probe groups' mixed-length pairs as pair decisions (shipped since v6).
 
 Example:
     >>> m = [np.array([[1.0, 0.9, 0.2], [0.9, 1.0, 0.1], [0.2, 0.1, 1.0]])]
@@ -326,7 +326,9 @@ def choose_operating_points(
     threshold the head's training chose. Under each strategy, ``darling`` = :func:`probe_point` with
     ``min_recall``; ``noveltybench`` = :func:`class_count_point` against the official mean class counts plus,
     for every strategy, the :func:`mixed_length_point` threshold. With ``darling_mixed_length``, ``darling``
-    also gets a ``mixed_length`` threshold, :func:`probe_mixed_length_point` on the probe groups with ``min_recall``.
+    also gets a ``mixed_length`` threshold, :func:`probe_mixed_length_point` on the probe groups with ``min_recall``,
+    chosen first: its per-strategy thresholds are then chosen with it in place, so that the partitions the point
+    gives (both thresholds applied) keep the probe's recall >= ``min_recall``.
     """
     from diversity_metrics.strategies import STRATEGIES
 
@@ -335,14 +337,16 @@ def choose_operating_points(
     mixed, rate, n_mixed = mixed_length_point(list(systems.values()))
     noveltybench: dict[str, float] = {st: class_count_point(refs, strategy=st)[0] for st in STRATEGIES}
     noveltybench["mixed_length"] = mixed
-    points: dict[str, Any] = {
-        "darling": {st: probe_point(probe_groups, probe_matrices, min_recall=min_recall, strategy=st)[0] for st in STRATEGIES},
-        "human": human,
-        "noveltybench": noveltybench,
-    }
+    t_m = None
     if darling_mixed_length:
         t_m, r_m, s_m, n_m = probe_mixed_length_point(probe_groups, probe_matrices, min_recall=min_recall)
-        points["darling"]["mixed_length"] = t_m
+    darling: dict[str, float] = {
+        st: probe_point(probe_groups, probe_matrices, min_recall=min_recall, strategy=st, mixed_threshold=t_m)[0]
+        for st in STRATEGIES
+    }
+    if t_m is not None:
+        darling["mixed_length"] = t_m
+    points: dict[str, Any] = {"darling": darling, "human": human, "noveltybench": noveltybench}
     files = " and ".join(f"{name}.jsonl ({official[name]:.2f})" for name in systems)
     rules = {
         "noveltybench": f"grid 0.02-0.98 step 0.01, under each strategy: mean class counts (normalized short rule) "
@@ -354,7 +358,8 @@ def choose_operating_points(
         f"{' + '.join(probe_names) or 'the probe'} (normalized short rule)",
     }
     if darling_mixed_length:
-        rules["darling"] += (f"; mixed_length: the same rule on the {n_m} pairs of those groups between a response "
+        rules["darling"] += (f"; mixed_length (chosen first, then in place while the per-strategy thresholds are "
+                             f"chosen): the same rule on the {n_m} pairs of those groups between a response "
                              f"of at most 5 words and a longer one, as pair decisions (recall {r_m:.3f}, "
                              f"separation {s_m:.3f})")
     figures: dict[str, Any] = {}
