@@ -4,8 +4,9 @@ Loads the judge (default: the shipped ``diversity_metrics/judges/default/``), sc
 NoveltyBench's shared generation files and of the darling probes once, and applies the rules of
 ``benchmarks/train_default_judge.py`` (the same function, ``choose_operating_points``): ``darling`` under each
 strategy from the pooled probes A and B, ``noveltybench`` from the official class counts plus its
-``mixed_length`` threshold (and ``darling``'s own, where the folder's point has one). The ``human`` point (a pair-accuracy threshold from the head's training) is kept.
-Only ``config.json`` is rewritten (format 5 or the folder's own, if later); the weights file is left as it is.
+``mixed_length`` threshold (and ``darling``'s own, where the folder's point has one). The ``human`` point (a
+pair-accuracy threshold from the head's training) is kept. Only ``config.json`` is rewritten (format 5 or the
+folder's own, if later); the weights file is left as it is.
 
     python benchmarks/refit_operating_points.py [--judge DIR] [--dry-run]      # ~3 min on 2 CPU cores
 """
