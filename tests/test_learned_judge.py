@@ -740,18 +740,21 @@ def test_learned_judge_version_is_a_hash_of_its_folder(tmp_path):
     assert LearnedJudge.version_for({"path": str(tmp_path / "missing")}) is None
 
 
+def _benchmark_data(name: str) -> list[dict]:
+    return [json.loads(line) for line in (ROOT / "benchmarks" / "data" / name).read_text().splitlines() if line.strip()]
+
+
 def test_a_one_word_answer_is_not_merged_with_a_longer_answer_that_says_something_else(shipped):
     """The failure that kept the first short heads from shipping (docs/model-card.md, "Narrow-gate short head";
     benchmarks/studies/mixed_length_pairs.py): a length mismatch must not read as "same answer". v6 keeps five of
     the six held-out pairs apart; it merges "Affect." with "Effect, since it's about the result." (one letter
     apart; MiniLM embeds the two words alike), a known miss listed in the model card's limits."""
-    from tests.mixed_length_data import MIXED_LENGTH_PAIRS
-
+    rows = _benchmark_data("mixed_length_pairs.jsonl")
     known_miss = 2
-    assert MIXED_LENGTH_PAIRS[known_miss][2].startswith("Effect,")
+    assert len(rows) == 6 and rows[known_miss]["long"].startswith("Effect,")
     for strategy in ("greedy", "transitive"):
         judge = shipped.for_strategy(strategy)
-        scores = [float(judge.score_pairs([(a, b)], prompt=p)[0]) for p, a, b in MIXED_LENGTH_PAIRS]
+        scores = [float(judge.score_pairs([(r["short"], r["long"])], prompt=r["prompt"])[0]) for r in rows]
         merged = {i for i, s in enumerate(scores) if s > judge.threshold}
         assert merged <= {known_miss}, (strategy, scores)
 
@@ -764,8 +767,7 @@ def test_bare_answers_are_kept_apart_from_longer_different_answers_on_the_probes
     longer ones that say something else (the first short-head candidate merged 11 of the 40)."""
     from diversity_metrics import partition_batch
 
-    rows = [json.loads(line) for f in ("", "_b", "_c")
-            for line in (ROOT / "benchmarks" / "data" / f"paraphrase_probe{f}.jsonl").read_text().splitlines()]
+    rows = [row for f in ("", "_b", "_c") for row in _benchmark_data(f"paraphrase_probe{f}.jsonl")]
 
     def mixed3(a: str, b: str) -> bool:
         return min(len(a.split()), len(b.split())) <= 3 < max(len(a.split()), len(b.split()))

@@ -69,8 +69,11 @@ def test_training_files_are_disjoint(first, second):
     assert not _prompts(a) & _prompts(b) and not _answers(a) & _answers(b)
 
 
+MIXED_LENGTH_PAIRS = "mixed_length_pairs.jsonl"  # six held-out (prompt, short, long) pairs of different answers
+
+
 def test_every_data_file_is_checked():
-    assert {p.name for p in DATA.glob("*.jsonl")} == set(PROBES) | set(TRAIN)
+    assert {p.name for p in DATA.glob("*.jsonl")} == set(PROBES) | set(TRAIN) | {MIXED_LENGTH_PAIRS}
 
 
 def _tokens(text: str) -> frozenset[str]:
@@ -99,9 +102,7 @@ def test_short_training_groups_are_not_near_any_probe(name):
 def test_mixed_length_groups_stay_away_from_the_held_out_mixed_length_pairs(name):
     """The groups written to teach one-word-vs-longer pairs must not hold the pairs that check it: no prompt within
     Jaccard 0.3 and no answer within 0.5 of the six held-out pairs' texts."""
-    from tests.mixed_length_data import MIXED_LENGTH_PAIRS
-
-    held = [_tokens(t) for pair in MIXED_LENGTH_PAIRS for t in pair]
+    held = [_tokens(row[k]) for row in _load(MIXED_LENGTH_PAIRS) for k in ("prompt", "short", "long")]
     for g in _load(name):
         for text, limit in [(g["prompt"], 0.3)] + [(t, 0.5) for t in g["paraphrases"] + g["different"]]:
             tokens = _tokens(text)

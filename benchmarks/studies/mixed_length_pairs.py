@@ -3,10 +3,12 @@
 The narrow-gate short head (docs/model-card.md, "Narrow-gate short head") scored such pairs high: in this project's
 paraphrase groups a one-word answer and its full-sentence form are paraphrases, while the different answers are
 written at the paraphrases' length, so a head fitted on them can learn "length mismatch = same answer". This prints
-the score of each pair below (all of them different answers) for the shipped judge and each ``--judge`` folder, with
-the folder's default-point thresholds; every score should be far below them. (When the point has a ``mixed_length``
-threshold, printed too, ``score_pairs`` rescales these pairs' scores so that the thresholds above still decide them.) The training groups written against this
-failure (``benchmarks/data/paraphrase_train_mixed*.jsonl``) are kept away from these pairs (tests/test_probe_data.py).
+the score of each pair of ``benchmarks/data/mixed_length_pairs.jsonl`` (six held-out pairs, all of them different
+answers; the tests read the same file) for the shipped judge and each ``--judge`` folder, with the folder's
+default-point thresholds; every score should be below them (v6 merges one, "Affect." / "Effect, since it's about the
+result."). When the point has a ``mixed_length`` threshold, printed too, ``score_pairs`` rescales these pairs' scores
+so that the thresholds above still decide them. The training groups written against this failure
+(``benchmarks/data/paraphrase_train_mixed*.jsonl``) are kept away from these pairs (tests/test_probe_data.py).
 
     python benchmarks/studies/mixed_length_pairs.py [--judge DIR ...]     # ~20 s a judge on 2 CPU cores
 """
@@ -14,16 +16,10 @@ failure (``benchmarks/data/paraphrase_train_mixed*.jsonl``) are kept away from t
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
-AFFECT = 'Is it "affect" or "effect" in "the weather will ___ our picnic"?'
-PAIRS = [  # (prompt, shorter answer, longer answer with other content)
-    (AFFECT, "Affect.", "It depends on the rest of the sentence."),
-    (AFFECT, "Affect.", "Either one works; they mean the same thing."),
-    (AFFECT, "Affect.", "Effect, since it's about the result."),
-    ("What's your favourite colour?", "Blue.", "My favourite colour is green."),
-    ("What is the capital of France?", "Paris.", "It is Berlin, the capital of Germany."),
-    ("Is a tomato a fruit?", "Yes.", "No, botanically it is a vegetable."),
-]
+PAIRS_FILE = Path(__file__).resolve().parents[1] / "data" / "mixed_length_pairs.jsonl"  # {prompt, short, long}
 
 
 def main() -> None:
@@ -33,13 +29,15 @@ def main() -> None:
 
     from diversity_metrics.judges.learned import LearnedJudge
 
+    pairs = [(r["prompt"], r["short"], r["long"]) for r in map(json.loads, PAIRS_FILE.read_text().splitlines())]
+
     for path in [None, *args.judge]:
         judge = LearnedJudge.load(path, device="cpu") if path else LearnedJudge.load(device="cpu")
         points: dict[str, float | None] = {s: judge.for_strategy(s).threshold for s in ("greedy", "transitive")}
         points["mixed_length"] = judge.mixed_length_threshold
-        scores = [float(judge.score_pairs([(a, b)], prompt=p)[0]) for p, a, b in PAIRS]
+        scores = [float(judge.score_pairs([(a, b)], prompt=p)[0]) for p, a, b in pairs]
         print(f"{path or 'shipped'}: default point {judge.operating_point} {points}")
-        for (_, a, b), s in zip(PAIRS, scores, strict=True):
+        for (_, a, b), s in zip(pairs, scores, strict=True):
             print(f"  {s:6.3f}  {a!r} / {b!r}")
 
 
