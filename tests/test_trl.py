@@ -369,6 +369,9 @@ WORKER = textwrap.dedent(
     with open(out_file + f".{{rank}}", "w") as f:
         json.dump({{"world": trainer.accelerator.num_processes, "calls": calls,
                    "log": [h for h in trainer.state.log_history if "darling/distinct_k" in h]}}, f)
+    # without this, gloo's worker threads can outlive the interpreter and abort the process at exit
+    # ("terminate called without an active exception"; PyTorch's docs: call it once per trainer process)
+    trainer.accelerator.end_training()
     """
 )
 
